@@ -1,0 +1,38 @@
+//! corio: an asyncio-style async runtime for Rust.
+//!
+//! An **event loop** drives many **tasks** (coroutines); a task that waits yields, and the
+//! loop runs another. corio offers asyncio's loop as a current-thread runtime and a
+//! work-stealing multi-thread runtime that spreads tasks over every core.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! #[corio::main]
+//! async fn main() {
+//!     let greeter = corio::spawn(async {
+//!         corio::time::sleep(Duration::from_millis(10)).await;
+//!         "hello from a task"
+//!     });
+//!     println!("{}", greeter.await.unwrap());
+//! }
+//! ```
+//!
+//! Layers, each a module with one job:
+//! - [`task`]: the task cell, join handles, ids and names;
+//! - `scheduler`: current-thread and multi-thread schedulers, cooperative budget;
+//! - [`time`]: the timing wheel, `sleep`, `timeout`, `interval`;
+//! - [`runtime`]: builders, handles, entry points;
+//! - [`sync`]: channels (more in later releases).
+
+#![warn(missing_docs)]
+
+mod loom;
+pub mod runtime;
+mod scheduler;
+pub mod sync;
+pub mod task;
+pub mod time;
+
+pub use corio_macros::{main, test};
+pub use runtime::{Runtime, run};
+pub use task::{spawn, spawn_local};

@@ -1,0 +1,141 @@
+//! Which workers are parked, and how many are searching for work.
+//!
+//! Waking a worker costs a syscall, so the scheduler wakes one only when no worker is already
+//! searching (a searching worker will find the new task or wake the next one when it finds
+//! work: see `worker.rs`), and never lets more than half the workers search at once, so
+//! stealers do not swarm a single busy queue.
+//!
+//! `state` packs two counters: searching workers (low 16 bits) and unparked workers (the
+//! rest). The list of sleepers is under a mutex; the packed counters let the hot path
+//! ("does anyone need waking?") decide without taking it.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+const UNPARK_SHIFT: usize = 16;
+const SEARCH_MASK: usize = (1 << UNPARK_SHIFT) - 1;
+
+pub(crate) struct Idle {
+    state: AtomicUsize,
+    num_workers: usize,
+    sleepers: Mutex<Vec<usize>>,
+}
+
+fn num_searching(state: usize) -> usize {
+    state & SEARCH_MASK
+}
+
+fn num_unparked(state: usize) -> usize {
+    state >> UNPARK_SHIFT
+}
+
+impl Idle {
+    pub(crate) fn new(num_workers: usize) -> Idle {
+        assert!(num_workers < SEARCH_MASK, "too many workers");
+        Idle {
+            // Workers start unparked and not searching.
+            state: AtomicUsize::new(num_workers << UNPARK_SHIFT),
+            num_workers,
+            sleepers: Mutex::new(Vec::with_capacity(num_workers)),
+        }
+    }
+
+    /// The worker to wake for new work, if one should be woken. The chosen worker is counted
+    /// as unparked and searching.
+    pub(crate) fn worker_to_notify(&self) -> Option<usize> {
+        if !self.notify_should_wakeup() {
+            return None;
+        }
+        let mut sleepers = self.sleepers.lock().unwrap();
+        // Re-check under the lock: another notifier may have beaten us.
+        if !self.notify_should_wakeup() {
+            return None;
+        }
+        let worker = sleepers.pop()?;
+        self.state.fetch_add(1 | (1 << UNPARK_SHIFT), SeqCst);
+        Some(worker)
+    }
+
+    fn notify_should_wakeup(&self) -> bool {
+        let state = self.state.load(SeqCst);
+        num_searching(state) == 0 && num_unparked(state) < self.num_workers
+    }
+
+    /// Records `worker` as parked. Returns true if it was the last searching worker (then
+    /// the caller must check for work that arrived meanwhile and wake someone for it).
+    pub(crate) fn transition_worker_to_parked(&self, worker: usize, is_searching: bool) -> bool {
+        let mut sleepers = self.sleepers.lock().unwrap();
+        let dec = (1 << UNPARK_SHIFT) | usize::from(is_searching);
+        let prev = self.state.fetch_sub(dec, SeqCst);
+        sleepers.push(worker);
+        is_searching && num_searching(prev) == 1
+    }
+
+    /// Lets a worker start searching (stealing) unless enough already are.
+    pub(crate) fn transition_worker_to_searching(&self) -> bool {
+        let state = self.state.load(SeqCst);
+        if 2 * num_searching(state) >= self.num_workers {
+            return false;
+        }
+        self.state.fetch_add(1, SeqCst);
+        true
+    }
+
+    /// A searching worker found work. Returns true if it was the last searcher.
+    pub(crate) fn transition_worker_from_searching(&self) -> bool {
+        let prev = self.state.fetch_sub(1, SeqCst);
+        num_searching(prev) == 1
+    }
+
+    /// Takes `worker` off the sleeper list if it is there (woken by something other than
+    /// `worker_to_notify`, e.g. a timer). Returns true if it was.
+    pub(crate) fn unpark_worker_by_id(&self, worker: usize) -> bool {
+        let mut sleepers = self.sleepers.lock().unwrap();
+        match sleepers.iter().position(|&w| w == worker) {
+            Some(i) => {
+                sleepers.swap_remove(i);
+                self.state.fetch_add(1 << UNPARK_SHIFT, SeqCst);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// True if `worker` is on the sleeper list.
+    pub(crate) fn is_parked(&self, worker: usize) -> bool {
+        self.sleepers.lock().unwrap().contains(&worker)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notifies_only_when_nobody_searches() {
+        let idle = Idle::new(2);
+        assert_eq!(idle.worker_to_notify(), None, "everyone is awake");
+        assert!(!idle.transition_worker_to_parked(1, false));
+        assert_eq!(idle.worker_to_notify(), Some(1));
+        assert_eq!(idle.worker_to_notify(), None, "worker 1 is searching already");
+        assert!(idle.transition_worker_from_searching());
+    }
+
+    #[test]
+    fn at_most_half_search() {
+        let idle = Idle::new(4);
+        assert!(idle.transition_worker_to_searching());
+        assert!(idle.transition_worker_to_searching());
+        assert!(!idle.transition_worker_to_searching());
+    }
+
+    #[test]
+    fn last_searcher_parking_is_reported() {
+        let idle = Idle::new(2);
+        assert!(idle.transition_worker_to_searching());
+        assert!(idle.transition_worker_to_parked(0, true));
+        assert!(idle.is_parked(0));
+        assert!(idle.unpark_worker_by_id(0));
+        assert!(!idle.is_parked(0));
+    }
+}

@@ -1,0 +1,332 @@
+//! A worker thread's loop: run local work, steal, park.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::park::Parker;
+use super::queue;
+use super::{Handle, Queued};
+use crate::runtime::context;
+use crate::scheduler::coop;
+
+/// Consecutive LIFO-slot polls allowed before the slot's task goes to the back of the queue.
+const MAX_LIFO_POLLS_PER_TICK: usize = 3;
+
+pub(crate) struct Worker {
+    handle: Arc<Handle>,
+    index: usize,
+    core: std::sync::Mutex<Option<Box<Core>>>,
+}
+
+/// A worker's exclusive state; moves into the thread's `Context` while it runs.
+pub(crate) struct Core {
+    index: usize,
+    tick: u32,
+    lifo_slot: Option<Queued>,
+    lifo_enabled: bool,
+    run_queue: queue::Local<Queued>,
+    is_searching: bool,
+    is_shutdown: bool,
+    park: Option<Parker>,
+    rand: u32,
+}
+
+/// The worker loop running on this thread.
+pub(crate) struct Context {
+    worker: Arc<Worker>,
+    core: RefCell<Option<Box<Core>>>,
+}
+
+impl Worker {
+    pub(crate) fn new(handle: Arc<Handle>, index: usize, core: Core) -> Worker {
+        Worker {
+            handle,
+            index,
+            core: std::sync::Mutex::new(Some(Box::new(core))),
+        }
+    }
+}
+
+impl Core {
+    pub(crate) fn new(index: usize, run_queue: queue::Local<Queued>, park: Parker) -> Core {
+        Core {
+            index,
+            tick: 0,
+            lifo_slot: None,
+            lifo_enabled: true,
+            run_queue,
+            is_searching: false,
+            is_shutdown: false,
+            park: Some(park),
+            // Any non-zero seed works for xorshift; vary it per worker.
+            rand: 0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1,
+        }
+    }
+
+    fn next_rand(&mut self, n: usize) -> usize {
+        // xorshift32: cheap, and only used to spread steal attempts.
+        let mut x = self.rand;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rand = x;
+        (x as usize) % n
+    }
+
+    fn has_tasks(&self) -> bool {
+        self.lifo_slot.is_some() || self.run_queue.has_tasks()
+    }
+
+    /// Drops every queued task reference (at shutdown, after the owned list was cancelled).
+    pub(crate) fn drain(&mut self) {
+        drop(self.lifo_slot.take());
+        while let Some(task) = self.run_queue.pop() {
+            drop(task);
+        }
+    }
+}
+
+/// Entry point of a worker thread.
+pub(crate) fn run(worker: Arc<Worker>) {
+    let Some(core) = worker.core.lock().unwrap().take() else {
+        return;
+    };
+    let handle = worker.handle.clone();
+    let scheduler = crate::scheduler::Handle::MultiThread(handle.clone());
+    let _in_runtime = context::enter_runtime();
+    let _current = context::set_current(&scheduler);
+    let cx = crate::scheduler::Context::MultiThread(Context {
+        worker,
+        core: RefCell::new(None),
+    });
+    let crate::scheduler::Context::MultiThread(local) = &cx else {
+        unreachable!()
+    };
+    let core = context::set_scheduler(&cx, || local.run(core));
+    handle.shutdown_cores.lock().unwrap().push(core);
+}
+
+impl Context {
+    fn handle(&self) -> &Arc<Handle> {
+        &self.worker.handle
+    }
+
+    fn run(&self, mut core: Box<Core>) -> Box<Core> {
+        while !core.is_shutdown {
+            core.tick = core.tick.wrapping_add(1);
+            if core.tick % self.handle().config.event_interval == 0 {
+                core = self.maintenance(core);
+            }
+            if let Some(task) = self.next_task(&mut core) {
+                core = self.run_task(task, core);
+                continue;
+            }
+            if let Some(task) = self.steal_work(&mut core) {
+                core = self.run_task(task, core);
+                continue;
+            }
+            core = self.park(core);
+        }
+        core
+    }
+
+    fn run_task(&self, task: Queued, mut core: Box<Core>) -> Box<Core> {
+        if core.is_searching {
+            core.is_searching = false;
+            if self.handle().idle.transition_worker_from_searching() {
+                // The last searcher found work: there may be more, so hand the search on.
+                self.handle().notify_parked();
+            }
+        }
+        core.lifo_enabled = true;
+        *self.core.borrow_mut() = Some(core);
+        coop::budget(|| {
+            task.run();
+            let mut lifo_polls = 0;
+            loop {
+                let mut core = self.core.borrow_mut().take().expect("core missing");
+                let Some(task) = core.lifo_slot.take() else {
+                    return core;
+                };
+                if lifo_polls >= MAX_LIFO_POLLS_PER_TICK || !coop::has_budget_remaining() {
+                    // Two tasks waking each other could hog the slot forever: requeue it.
+                    core.lifo_enabled = false;
+                    core.run_queue
+                        .push_back_or_overflow(task, self.handle().as_ref());
+                    return core;
+                }
+                lifo_polls += 1;
+                *self.core.borrow_mut() = Some(core);
+                task.run();
+            }
+        })
+    }
+
+    fn next_task(&self, core: &mut Core) -> Option<Queued> {
+        let handle = self.handle();
+        if core.tick % handle.config.global_queue_interval == 0 {
+            if let Some(task) = handle.inject.pop() {
+                return Some(task);
+            }
+        }
+        if let Some(task) = core.lifo_slot.take() {
+            return Some(task);
+        }
+        if let Some(task) = core.run_queue.pop() {
+            return Some(task);
+        }
+        if handle.inject.is_empty() {
+            return None;
+        }
+        // Take a fair share of the injection queue in one lock acquisition.
+        let share = handle.inject.len() / handle.remotes.len() + 1;
+        let room = core.run_queue.remaining_slots().min(128);
+        let mut first = None;
+        handle.inject.pop_batch(share.min(room).max(1), |task| {
+            if first.is_none() {
+                first = Some(task);
+            } else {
+                core.run_queue
+                    .push_back_or_overflow(task, handle.as_ref());
+            }
+        });
+        first
+    }
+
+    fn steal_work(&self, core: &mut Core) -> Option<Queued> {
+        let handle = self.handle();
+        if !core.is_searching {
+            if !handle.idle.transition_worker_to_searching() {
+                return None;
+            }
+            core.is_searching = true;
+        }
+        let n = handle.remotes.len();
+        let start = core.next_rand(n);
+        for i in 0..n {
+            let victim = (start + i) % n;
+            if victim == core.index {
+                continue;
+            }
+            if let Some(task) = handle.remotes[victim].steal.steal_into(&mut core.run_queue) {
+                return Some(task);
+            }
+        }
+        handle.inject.pop()
+    }
+
+    /// Every `event_interval` ticks: fire due timers and notice shutdown.
+    fn maintenance(&self, mut core: Box<Core>) -> Box<Core> {
+        let mut park = core.park.take().expect("parker missing");
+        *self.core.borrow_mut() = Some(core);
+        park.poll_driver();
+        core = self.core.borrow_mut().take().expect("core missing");
+        core.park = Some(park);
+        if self.handle().shutdown.load(Ordering::Acquire) {
+            core.is_shutdown = true;
+        }
+        core
+    }
+
+    fn park(&self, mut core: Box<Core>) -> Box<Core> {
+        if let Some(task) = core.lifo_slot.take() {
+            core.run_queue
+                .push_back_or_overflow(task, self.handle().as_ref());
+        }
+        if !self.transition_to_parked(&mut core) {
+            return core;
+        }
+        while !core.is_shutdown {
+            let mut park = core.park.take().expect("parker missing");
+            // The core stays reachable while parked: timers firing here schedule onto it.
+            *self.core.borrow_mut() = Some(core);
+            park.park();
+            core = self.core.borrow_mut().take().expect("core missing");
+            core.park = Some(park);
+            if self.handle().shutdown.load(Ordering::Acquire) {
+                core.is_shutdown = true;
+            }
+            if self.transition_from_parked(&mut core) {
+                break;
+            }
+        }
+        core
+    }
+
+    fn transition_to_parked(&self, core: &mut Core) -> bool {
+        let handle = self.handle();
+        if core.has_tasks() || core.is_shutdown {
+            return false;
+        }
+        if handle.shutdown.load(Ordering::Acquire) {
+            core.is_shutdown = true;
+            return false;
+        }
+        let was_last_searcher = handle
+            .idle
+            .transition_worker_to_parked(core.index, core.is_searching);
+        core.is_searching = false;
+        if was_last_searcher {
+            handle.notify_if_work_pending();
+        }
+        true
+    }
+
+    /// After a wake-up: true if this worker should run again.
+    fn transition_from_parked(&self, core: &mut Core) -> bool {
+        let handle = self.handle();
+        if core.has_tasks() {
+            // Woken by our own timers: take ourselves off the sleeper list and share work.
+            handle.idle.unpark_worker_by_id(core.index);
+            if core.run_queue.len() > 1 {
+                handle.notify_parked();
+            }
+            return true;
+        }
+        if core.is_shutdown {
+            return true;
+        }
+        if handle.idle.is_parked(core.index) {
+            return false;
+        }
+        // `worker_to_notify` counted us as searching.
+        core.is_searching = true;
+        true
+    }
+
+    /// Schedules `task` on this worker if it belongs to `handle`'s runtime; otherwise gives
+    /// the task back for the injection queue.
+    pub(super) fn schedule_local(
+        &self,
+        handle: &Arc<Handle>,
+        task: Queued,
+        is_yield: bool,
+    ) -> Option<Queued> {
+        if !Arc::ptr_eq(handle, &self.worker.handle) {
+            return Some(task);
+        }
+        let mut core = self.core.borrow_mut();
+        let Some(core) = core.as_mut() else {
+            return Some(task);
+        };
+        let should_notify = if is_yield || !core.lifo_enabled {
+            core.run_queue.push_back_or_overflow(task, handle.as_ref());
+            true
+        } else {
+            match core.lifo_slot.replace(task) {
+                Some(prev) => {
+                    core.run_queue.push_back_or_overflow(prev, handle.as_ref());
+                    true
+                }
+                None => false,
+            }
+        };
+        // Only a worker that is running (has its parker) hands work on; while parked, the
+        // wake-up path decides.
+        if should_notify && core.park.is_some() {
+            handle.notify_parked();
+        }
+        None
+    }
+}

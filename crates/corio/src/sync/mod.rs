@@ -1,0 +1,3 @@
+//! Synchronisation between tasks.
+
+pub mod oneshot;
