@@ -210,7 +210,11 @@ impl<F: Future, S: Schedule> Harness<F, S> {
 
     /// # Safety
     /// `dst` must be a valid `Poll<Result<F::Output, JoinError>>`.
-    pub(crate) unsafe fn try_read_output(self, dst: *mut Poll<Result<F::Output, JoinError>>, waker: &Waker) {
+    pub(crate) unsafe fn try_read_output(
+        self,
+        dst: *mut Poll<Result<F::Output, JoinError>>,
+        waker: &Waker,
+    ) {
         if can_read_output(&self.cell().header, self.trailer(), waker) {
             let Stage::Finished(output) = self.take_stage() else {
                 panic!("JoinHandle polled after it returned the output");

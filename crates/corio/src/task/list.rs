@@ -44,7 +44,9 @@ impl<S: Schedule> OwnedTasks<S> {
     pub(crate) fn new(shards: usize) -> OwnedTasks<S> {
         let shards = shards.next_power_of_two();
         OwnedTasks {
-            shards: (0..shards).map(|_| Mutex::new(Shard { head: None })).collect(),
+            shards: (0..shards)
+                .map(|_| Mutex::new(Shard { head: None }))
+                .collect(),
             mask: shards - 1,
             closed: AtomicBool::new(false),
             live: AtomicUsize::new(0),

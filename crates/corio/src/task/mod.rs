@@ -27,6 +27,8 @@ mod yield_now;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
+#[cfg(test)]
+pub(crate) mod test_scheduler;
 #[cfg(all(test, not(loom)))]
 mod tests;
 

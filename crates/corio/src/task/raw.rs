@@ -60,7 +60,11 @@ unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     unsafe { Harness::<F, S>::from_raw(ptr).dealloc() }
 }
 
-unsafe fn try_read_output<F: Future, S: Schedule>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker) {
+unsafe fn try_read_output<F: Future, S: Schedule>(
+    ptr: NonNull<Header>,
+    dst: *mut (),
+    waker: &Waker,
+) {
     // SAFETY: as in `poll`; the join handle passes a `Poll<Result<F::Output, JoinError>>` slot.
     unsafe { Harness::<F, S>::from_raw(ptr).try_read_output(dst.cast(), waker) }
 }

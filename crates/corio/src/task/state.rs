@@ -88,7 +88,10 @@ impl State {
         loop {
             let (out, next) = f(curr);
             let Some(next) = next else { return out };
-            match self.0.compare_exchange_weak(curr.0, next.0, AcqRel, Acquire) {
+            match self
+                .0
+                .compare_exchange_weak(curr.0, next.0, AcqRel, Acquire)
+            {
                 Ok(_) => return out,
                 Err(actual) => curr = Snapshot(actual),
             }
@@ -230,7 +233,12 @@ impl State {
     /// Fast path for dropping a join handle of a task that has not run yet.
     pub(crate) fn drop_join_handle_fast(&self) -> bool {
         self.0
-            .compare_exchange(INITIAL, (INITIAL - REF_ONE) & !JOIN_INTEREST, Release, Relaxed)
+            .compare_exchange(
+                INITIAL,
+                (INITIAL - REF_ONE) & !JOIN_INTEREST,
+                Release,
+                Relaxed,
+            )
             .is_ok()
     }
 
@@ -355,7 +363,11 @@ mod tests {
         assert_eq!(s.transition_to_running(), ToRunning::Success);
         assert_eq!(s.transition_to_notified_by_ref(), Wake::DoNothing);
         assert_eq!(s.transition_to_idle(), ToIdle::OkNotified);
-        assert_eq!(s.load().ref_count(), 3, "the poll's reference became the Notified");
+        assert_eq!(
+            s.load().ref_count(),
+            3,
+            "the poll's reference became the Notified"
+        );
     }
 
     #[test]
@@ -380,7 +392,10 @@ mod tests {
         assert_eq!(s.transition_to_idle(), ToIdle::Ok);
         assert!(s.transition_to_notified_and_cancel());
         assert_eq!(s.transition_to_running(), ToRunning::Cancelled);
-        assert!(!s.transition_to_notified_and_cancel(), "second abort is a no-op");
+        assert!(
+            !s.transition_to_notified_and_cancel(),
+            "second abort is a no-op"
+        );
     }
 
     #[test]
@@ -397,7 +412,10 @@ mod tests {
     fn shutdown_takes_idle_tasks_only() {
         let s = State::new();
         assert_eq!(s.transition_to_running(), ToRunning::Success);
-        assert!(!s.transition_to_shutdown(), "running task is cancelled by its poller");
+        assert!(
+            !s.transition_to_shutdown(),
+            "running task is cancelled by its poller"
+        );
         assert_eq!(s.transition_to_idle(), ToIdle::Cancelled);
 
         let s = State::new();
