@@ -1,7 +1,12 @@
 fn main() {
     for rt in [
-        corio::runtime::Builder::new_current_thread().build().unwrap(),
-        corio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap(),
+        corio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap(),
+        corio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap(),
     ] {
         let t = std::time::Instant::now();
         let n = rt.block_on(async {

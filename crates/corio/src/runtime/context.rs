@@ -164,7 +164,10 @@ pub(crate) fn with_task_id<R>(id: Id, f: impl FnOnce() -> R) -> R {
             let _ = CONTEXT.try_with(|c| c.task_id.set(self.0));
         }
     }
-    let prev = CONTEXT.try_with(|c| c.task_id.replace(Some(id))).ok().flatten();
+    let prev = CONTEXT
+        .try_with(|c| c.task_id.replace(Some(id)))
+        .ok()
+        .flatten();
     let _reset = Reset(prev);
     f()
 }

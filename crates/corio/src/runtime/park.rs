@@ -160,8 +160,7 @@ pub(crate) fn block_on_parked<F: std::future::Future>(future: F) -> F::Output {
     });
     let mut cx = std::task::Context::from_waker(&waker);
     let out = loop {
-        let polled =
-            crate::scheduler::coop::budget(|| future.as_mut().poll(&mut cx));
+        let polled = crate::scheduler::coop::budget(|| future.as_mut().poll(&mut cx));
         if let std::task::Poll::Ready(out) = polled {
             break out;
         }

@@ -106,9 +106,9 @@ impl Handle {
                 self.release_core(core);
                 match out {
                     Some(out) => return out,
-                    None => panic!(
-                        "corio: the runtime was shut down while block_on was running on it"
-                    ),
+                    None => {
+                        panic!("corio: the runtime was shut down while block_on was running on it")
+                    }
                 }
             }
             // Another thread drives the loop: poll our future alone until the core frees up.
@@ -225,7 +225,10 @@ fn run_loop<F: Future>(
     let super::Context::CurrentThread(local) = cx else {
         unreachable!()
     };
-    let core = local.core.into_inner().expect("core missing after the loop");
+    let core = local
+        .core
+        .into_inner()
+        .expect("core missing after the loop");
     (core, out)
 }
 
@@ -237,9 +240,7 @@ impl Context {
         if core.tick % self.handle.config.global_queue_interval == 0 {
             self.handle.inject.pop().or_else(|| core.tasks.pop_front())
         } else {
-            core.tasks
-                .pop_front()
-                .or_else(|| self.handle.inject.pop())
+            core.tasks.pop_front().or_else(|| self.handle.inject.pop())
         }
     }
 
@@ -251,7 +252,11 @@ impl Context {
     }
 
     fn put_driver(&self, driver: Driver) {
-        self.core.borrow_mut().as_mut().expect("core missing").driver = Some(driver);
+        self.core
+            .borrow_mut()
+            .as_mut()
+            .expect("core missing")
+            .driver = Some(driver);
     }
 
     /// Sleeps until a timer is due or something is scheduled from another thread.

@@ -136,7 +136,8 @@ impl<S: 'static> Inject<S> {
         }
         // SAFETY: as above.
         unsafe { head.as_ref().set_queue_next(None) };
-        self.len.store(self.len.load(Ordering::Relaxed) - 1, Ordering::Release);
+        self.len
+            .store(self.len.load(Ordering::Relaxed) - 1, Ordering::Release);
         // SAFETY: the queue held the `Notified`'s reference; it is ours now.
         Some(unsafe { Notified::from_raw(head) })
     }

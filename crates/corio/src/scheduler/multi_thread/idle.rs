@@ -117,7 +117,11 @@ mod tests {
         assert_eq!(idle.worker_to_notify(), None, "everyone is awake");
         assert!(!idle.transition_worker_to_parked(1, false));
         assert_eq!(idle.worker_to_notify(), Some(1));
-        assert_eq!(idle.worker_to_notify(), None, "worker 1 is searching already");
+        assert_eq!(
+            idle.worker_to_notify(),
+            None,
+            "worker 1 is searching already"
+        );
         assert!(idle.transition_worker_from_searching());
     }
 

@@ -19,13 +19,20 @@ pub(crate) struct Steal<T> {
 
 impl<T> Clone for Steal<T> {
     fn clone(&self) -> Self {
-        Steal { inner: self.inner.clone() }
+        Steal {
+            inner: self.inner.clone(),
+        }
     }
 }
 
 pub(crate) fn local<T: 'static>() -> (Steal<T>, Local<T>) {
     let inner = Arc::new(Mutex::new(VecDeque::with_capacity(CAPACITY)));
-    (Steal { inner: inner.clone() }, Local { inner })
+    (
+        Steal {
+            inner: inner.clone(),
+        },
+        Local { inner },
+    )
 }
 
 impl<T> Local<T> {

@@ -187,8 +187,7 @@ impl Context {
             if first.is_none() {
                 first = Some(task);
             } else {
-                core.run_queue
-                    .push_back_or_overflow(task, handle.as_ref());
+                core.run_queue.push_back_or_overflow(task, handle.as_ref());
             }
         });
         first
