@@ -136,6 +136,11 @@ impl Handle {
     }
 }
 
+// A panic never leaves the shared runtime state half-updated (locks are released and the
+// task state is atomic), so a handle may be used across `catch_unwind`.
+impl std::panic::UnwindSafe for Handle {}
+impl std::panic::RefUnwindSafe for Handle {}
+
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Handle")

@@ -6,6 +6,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use super::core::Header;
 use super::error::JoinError;
 use super::id::Id;
 use super::raw::RawTask;
@@ -70,6 +71,27 @@ impl<T> JoinHandle<T> {
     /// The task's id.
     pub fn id(&self) -> Id {
         self.raw.id()
+    }
+
+    /// The task's name, if it was spawned through [`Builder::name`](super::Builder::name).
+    pub fn name(&self) -> Option<&str> {
+        // SAFETY: the handle holds a reference, so the cell (and its trailer) is live.
+        unsafe { Header::trailer(self.raw.header_ptr()) }
+            .name
+            .as_deref()
+    }
+
+    /// Where the task was spawned (the caller of `spawn`).
+    ///
+    /// ```
+    /// corio::run(async {
+    ///     let handle = corio::spawn(async {});
+    ///     assert_eq!(handle.spawn_location().line(), line!() - 1);
+    /// });
+    /// ```
+    pub fn spawn_location(&self) -> &'static std::panic::Location<'static> {
+        // SAFETY: as in `name`.
+        unsafe { Header::trailer(self.raw.header_ptr()) }.location
     }
 
     /// A cloneable handle that can abort the task without owning its output.

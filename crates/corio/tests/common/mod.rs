@@ -1,0 +1,45 @@
+//! Shared helpers for the integration tests.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use corio::runtime::{Builder, Runtime};
+
+/// One runtime of each flavor: every behaviour test runs on both.
+pub fn runtimes() -> Vec<(&'static str, Runtime)> {
+    vec![
+        (
+            "current_thread",
+            Builder::new_current_thread().build().unwrap(),
+        ),
+        (
+            "multi_thread",
+            Builder::new_multi_thread()
+                .worker_threads(2)
+                .build()
+                .unwrap(),
+        ),
+    ]
+}
+
+/// Counts how many times values it hands out are dropped.
+#[derive(Clone, Default)]
+pub struct DropCount(Arc<AtomicUsize>);
+
+pub struct Guard(Arc<AtomicUsize>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl DropCount {
+    pub fn guard(&self) -> Guard {
+        Guard(self.0.clone())
+    }
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}

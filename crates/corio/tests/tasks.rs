@@ -1,0 +1,267 @@
+//! Spawning, joining, aborting, panics, names and ids, on both scheduler flavors.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::{DropCount, runtimes};
+use corio::task::{self, JoinError};
+
+#[test]
+fn spawn_and_join_many() {
+    for (flavor, rt) in runtimes() {
+        let sum = rt.block_on(async {
+            let handles: Vec<_> = (0..1000u64)
+                .map(|i| corio::spawn(async move { i }))
+                .collect();
+            let mut sum = 0;
+            for h in handles {
+                sum += h.await.unwrap();
+            }
+            sum
+        });
+        assert_eq!(sum, 999 * 1000 / 2, "{flavor}");
+    }
+}
+
+#[test]
+fn spawn_from_another_thread_through_handle() {
+    for (flavor, rt) in runtimes() {
+        let handle = rt.handle().clone();
+        let joins = std::thread::spawn(move || {
+            (0..100)
+                .map(|i| handle.spawn(async move { i * 2 }))
+                .collect::<Vec<_>>()
+        })
+        .join()
+        .unwrap();
+        let total: i32 = rt.block_on(async {
+            let mut total = 0;
+            for j in joins {
+                total += j.await.unwrap();
+            }
+            total
+        });
+        assert_eq!(total, 9900, "{flavor}");
+    }
+}
+
+#[test]
+fn handle_block_on_from_plain_thread() {
+    for (flavor, rt) in runtimes() {
+        let handle = rt.handle().clone();
+        let out = std::thread::spawn(move || {
+            handle.block_on(async {
+                let t = corio::spawn(async { 40 });
+                t.await.unwrap() + 2
+            })
+        })
+        .join()
+        .unwrap();
+        assert_eq!(out, 42, "{flavor}");
+    }
+}
+
+#[test]
+fn panicking_task_gives_join_error_and_others_keep_running() {
+    for (flavor, rt) in runtimes() {
+        rt.block_on(async {
+            let n = std::hint::black_box(7);
+            let bad = corio::spawn(async move { panic!("boom {n}") });
+            let good = corio::spawn(async {
+                task::yield_now().await;
+                "fine"
+            });
+            match bad.await {
+                Err(JoinError::Panic(payload)) => {
+                    assert_eq!(payload.downcast_ref::<String>().unwrap(), "boom 7")
+                }
+                other => panic!("{flavor}: unexpected {other:?}"),
+            }
+            assert_eq!(good.await.unwrap(), "fine");
+        });
+        // The runtime is still usable afterwards.
+        assert_eq!(
+            rt.block_on(async { corio::spawn(async { 1 }).await.unwrap() }),
+            1
+        );
+    }
+}
+
+#[test]
+fn abort_drops_future_and_reports_cancelled() {
+    for (flavor, rt) in runtimes() {
+        let drops = DropCount::default();
+        let d = drops.clone();
+        rt.block_on(async move {
+            let guard = d.guard();
+            let handle = corio::spawn(async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+            });
+            task::yield_now().await;
+            handle.abort();
+            let err = handle.await.unwrap_err();
+            assert!(err.is_cancelled(), "{flavor}");
+        });
+        assert_eq!(drops.get(), 1, "{flavor}");
+    }
+}
+
+#[test]
+fn abort_from_another_thread_while_task_spins() {
+    let rt = corio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let handle = rt.spawn(async {
+        loop {
+            task::yield_now().await;
+        }
+    });
+    let abort = handle.abort_handle();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        abort.abort();
+    });
+    let err = rt.block_on(handle).unwrap_err();
+    assert!(err.is_cancelled());
+}
+
+#[test]
+fn dropped_join_handle_detaches() {
+    for (flavor, rt) in runtimes() {
+        let done = Arc::new(AtomicUsize::new(0));
+        let d = done.clone();
+        rt.block_on(async move {
+            let (tx, rx) = corio::sync::oneshot::channel();
+            drop(corio::spawn(async move {
+                task::yield_now().await;
+                d.fetch_add(1, Ordering::SeqCst);
+                tx.send(()).unwrap();
+            }));
+            rx.await.unwrap();
+        });
+        assert_eq!(done.load(Ordering::SeqCst), 1, "{flavor}");
+    }
+}
+
+#[test]
+fn names_ids_and_spawn_location() {
+    for (flavor, rt) in runtimes() {
+        rt.block_on(async {
+            let named = task::Builder::new()
+                .name("fetch")
+                .spawn(async { task::id() });
+            let line = line!() - 1;
+            assert_eq!(named.name(), Some("fetch"));
+            assert_eq!(named.spawn_location().file(), file!());
+            assert_eq!(named.spawn_location().line(), line);
+            let id = named.id();
+            assert_eq!(
+                named.await.unwrap(),
+                id,
+                "{flavor}: task::id inside the task"
+            );
+
+            let plain = corio::spawn(async {});
+            assert_eq!(plain.name(), None);
+            assert_ne!(plain.id(), id);
+            assert_eq!(plain.spawn_location().line(), line!() - 3);
+            plain.await.unwrap();
+        });
+        assert!(task::try_id().is_none());
+    }
+}
+
+#[test]
+fn spawn_local_runs_non_send_futures() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    let rt = corio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let log = rt.block_on(async {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut handles = Vec::new();
+        for i in 0..3 {
+            let log = log.clone();
+            handles.push(corio::spawn_local(async move {
+                task::yield_now().await;
+                log.borrow_mut().push(i);
+                Rc::new(i)
+            }));
+        }
+        for h in handles {
+            h.await.unwrap();
+        }
+        let log = log.borrow().clone();
+        log
+    });
+    assert_eq!(log, [0, 1, 2]);
+}
+
+#[test]
+fn spawn_local_outside_current_thread_runtime_panics_clearly() {
+    let rt = corio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let err = rt
+        .block_on(async { corio::spawn(async { corio::spawn_local(async {}) }).await })
+        .unwrap_err();
+    let msg = err.into_panic();
+    let msg = msg.downcast_ref::<&str>().copied().unwrap_or_default();
+    assert!(msg.contains("current-thread runtime"), "message: {msg}");
+}
+
+#[test]
+fn spawn_outside_runtime_panics_clearly() {
+    let err = std::panic::catch_unwind(|| corio::spawn(async {})).unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(msg.contains("no corio runtime"), "message: {msg}");
+}
+
+#[test]
+fn nested_block_on_panics_clearly() {
+    for (flavor, rt) in runtimes() {
+        let handle = rt.handle().clone();
+        let err = rt
+            .block_on(async move { corio::spawn(async move { handle.block_on(async {}) }).await })
+            .unwrap_err();
+        let payload = err.into_panic();
+        let msg = payload.downcast_ref::<&str>().copied().unwrap_or_default();
+        assert!(msg.contains("within a runtime"), "{flavor}: {msg}");
+    }
+}
+
+#[test]
+fn join_handle_is_finished_and_abort_after_completion_keeps_output() {
+    for (flavor, rt) in runtimes() {
+        rt.block_on(async {
+            let (tx, rx) = corio::sync::oneshot::channel();
+            let h = corio::spawn(async move {
+                tx.send(()).unwrap();
+                5
+            });
+            rx.await.unwrap();
+            while !h.is_finished() {
+                task::yield_now().await;
+            }
+            h.abort();
+            assert_eq!(h.await.unwrap(), 5, "{flavor}");
+        });
+    }
+}
+
+#[test]
+fn corio_run_like_asyncio_run() {
+    let out = corio::run(async {
+        let a = corio::spawn(async { 20 });
+        a.await.unwrap() + 22
+    });
+    assert_eq!(out, 42);
+}
