@@ -219,7 +219,10 @@ pub fn compare(name: &str, metric: Metric, rounds: usize, contenders: &mut [Cont
     for line in report_lines(name, metric, &medians) {
         println!("{line}");
     }
-    println!("# {name} min..max over {rounds} rounds: {}", spread.join(" "));
+    println!(
+        "# {name} min..max over {rounds} rounds: {}",
+        spread.join(" ")
+    );
 }
 
 /// A duration in microseconds, as `time_us` figures are.
@@ -263,7 +266,11 @@ pub struct Rng(u64);
 impl Rng {
     /// A generator from `seed` (any value; zero is remapped).
     pub fn new(seed: u64) -> Rng {
-        Rng(if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed })
+        Rng(if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        })
     }
 
     /// The next value.
@@ -308,7 +315,11 @@ mod tests {
             ]
         );
         assert_eq!(
-            bench_line("runtime/chained_spawn/ct", Metric::TimeUs, &[("corio", 42.25)]),
+            bench_line(
+                "runtime/chained_spawn/ct",
+                Metric::TimeUs,
+                &[("corio", 42.25)]
+            ),
             "BENCH runtime/chained_spawn/ct time_us corio=42.2"
         );
     }

@@ -17,8 +17,8 @@ use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use corio_bench::{
-    CORIO, Contender, Metric, Options, Rng, USAGE, alternate, compare, machine_comment, median, micros,
-    report_lines,
+    CORIO, Contender, Metric, Options, Rng, USAGE, alternate, compare, machine_comment, median,
+    micros, report_lines,
 };
 
 /// Which scheduler a round runs on.
@@ -123,10 +123,10 @@ macro_rules! workloads {
             use std::time::{Duration, Instant};
 
             use ::$rt::runtime::Runtime;
+            use ::$rt::spawn;
             use ::$rt::sync::oneshot;
             use ::$rt::task::yield_now;
             use ::$rt::time::sleep;
-            use ::$rt::spawn;
 
             use crate::Flavor;
 
@@ -326,7 +326,11 @@ fn run_suite(opts: &Options) -> Result<(), String> {
     println!(
         "# runtime suite: corio vs tokio, {rounds} alternating rounds after 1 warm-up, \
          median time_us{}",
-        if opts.quick { " (--quick: smaller sizes)" } else { "" }
+        if opts.quick {
+            " (--quick: smaller sizes)"
+        } else {
+            ""
+        }
     );
     println!("{}", machine_comment());
     println!(

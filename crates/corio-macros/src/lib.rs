@@ -89,7 +89,7 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(Kind::Main, args.into(), item.into()).into()
 }
 
-/// Runs an `async fn` test on a new corio runtime; a test built per function.
+/// Runs an `async fn` as a test, on a fresh corio runtime for each test.
 ///
 /// Adds `#[test]` (do not add it yourself) and blocks on the body. By default the runtime is
 /// the current-thread one: each test gets its own single thread, which keeps tests

@@ -5,6 +5,7 @@
 //! same source is what loom explores.
 
 #[cfg(not(loom))]
+#[allow(unused_imports)] // a shim: not every module uses every primitive
 pub(crate) mod sync {
     pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
@@ -16,6 +17,7 @@ pub(crate) mod sync {
 }
 
 #[cfg(loom)]
+#[allow(unused_imports)]
 pub(crate) mod sync {
     pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
 

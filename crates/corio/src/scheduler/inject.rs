@@ -54,10 +54,6 @@ impl<S: 'static> Inject<S> {
         !std::mem::replace(&mut synced.closed, true)
     }
 
-    pub(crate) fn is_closed(&self) -> bool {
-        self.synced.lock().unwrap().closed
-    }
-
     pub(crate) fn push(&self, task: Notified<S>) {
         let ptr = task.into_raw().header_ptr();
         let mut synced = self.synced.lock().unwrap();

@@ -45,8 +45,11 @@
 //!
 //! **The waker slots.** Each slot has an *owner* (the receiver for `rx_waker`, the sender
 //! for `tx_waker`), a *flag* (`RX_WAKER_SET`, `TX_WAKER_SET`) and a *completion* (for the
-//! receiver, `VALUE_SENT | CLOSED`; for the sender, `CLOSED`), which only the other side
-//! sets, always with a read-modify-write that also returns the flag.
+//! receiver, `VALUE_SENT | CLOSED`; for the sender, `CLOSED`). The other side sets the
+//! completion with a read-modify-write that also returns the flag, and reads the slot only
+//! if that read-modify-write is what completed it. (The receiver's own `close` sets `CLOSED`
+//! too; the sender then never reads `rx_waker`, since its send fails and its drop finds
+//! `CLOSED` already set.)
 //!
 //! 1. While the flag is clear, the owner has the slot to itself: the other side never
 //!    touches it.
@@ -145,13 +148,14 @@ unsafe impl<T: Send> Send for Inner<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Sync for Inner<T> {}
 
-/// The sender was dropped without sending a value.
+/// No value will come: the sender was dropped without sending one, or the receiver
+/// [closed](Receiver::close) the channel before it was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecvError(());
 
 impl fmt::Display for RecvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("channel closed: the sender was dropped without sending a value")
+        f.write_str("channel closed before a value was sent")
     }
 }
 
@@ -862,7 +866,7 @@ mod tests {
         assert!(
             RecvError(())
                 .to_string()
-                .contains("dropped without sending")
+                .contains("before a value was sent")
         );
         assert!(TryRecvError::Empty.to_string().contains("empty"));
     }

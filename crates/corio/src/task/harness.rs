@@ -59,7 +59,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
                 // The poll borrows the `Notified`'s reference for its waker: no refcount traffic.
                 // SAFETY: the reference outlives the poll; `ManuallyDrop` keeps it from being
                 // released when the waker goes out of scope.
-                let waker = ManuallyDrop::new(unsafe { waker::from_raw::<S>(header) });
+                let waker = ManuallyDrop::new(unsafe { waker::from_raw(header) });
                 let mut cx = Context::from_waker(&waker);
                 if self.poll_future(&mut cx).is_ready() {
                     return self.complete();

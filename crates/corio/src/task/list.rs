@@ -156,11 +156,12 @@ impl<S: Schedule> OwnedTasks<S> {
                 // spawn (refused) or complete other tasks (which lock this shard).
                 let popped = {
                     let mut shard = shard.lock().unwrap();
-                    // SAFETY: the shard lock is held.
-                    shard.head.map(|ptr| unsafe {
-                        shard.remove(ptr);
-                        ptr
-                    })
+                    let head = shard.head;
+                    if let Some(ptr) = head {
+                        // SAFETY: the shard lock is held and `ptr` is linked in it.
+                        unsafe { shard.remove(ptr) };
+                    }
+                    head
                 };
                 let Some(ptr) = popped else { break };
                 self.live.fetch_sub(1, Ordering::Relaxed);
@@ -171,6 +172,7 @@ impl<S: Schedule> OwnedTasks<S> {
     }
 
     /// True if every shard is empty.
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.shards.iter().all(|s| s.lock().unwrap().head.is_none())
     }

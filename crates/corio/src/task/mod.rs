@@ -91,10 +91,6 @@ impl<S: 'static> Task<S> {
         self.raw
     }
 
-    pub(crate) fn id(&self) -> Id {
-        self.raw.id()
-    }
-
     /// Gives up ownership of the reference without releasing it.
     pub(crate) fn into_raw(self) -> RawTask {
         ManuallyDrop::new(self).raw
@@ -114,10 +110,6 @@ impl<S: 'static> Notified<S> {
     /// Polls the task (consuming this reference).
     pub(crate) fn run(self) {
         self.0.into_raw().poll();
-    }
-
-    pub(crate) fn id(&self) -> Id {
-        self.0.id()
     }
 
     pub(crate) fn into_raw(self) -> RawTask {

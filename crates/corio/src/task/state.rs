@@ -33,7 +33,7 @@ const REF_SHIFT: u32 = 6;
 const REF_ONE: usize = 1 << REF_SHIFT;
 
 /// A new task is referenced by the owned list, its `JoinHandle` and its first `Notified`.
-const INITIAL: usize = REF_ONE * 3 | JOIN_INTEREST | NOTIFIED;
+const INITIAL: usize = (REF_ONE * 3) | JOIN_INTEREST | NOTIFIED;
 
 pub(crate) struct State(AtomicUsize);
 

@@ -14,7 +14,7 @@ static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, dr
 /// # Safety
 /// `header` must point to a live task cell, and the caller must transfer (or, with
 /// `ManuallyDrop`, lend) one reference to the waker.
-pub(crate) unsafe fn from_raw<S>(header: NonNull<Header>) -> Waker {
+pub(crate) unsafe fn from_raw(header: NonNull<Header>) -> Waker {
     let raw = RawWaker::new(header.as_ptr().cast_const().cast(), &VTABLE);
     // SAFETY: the vtable functions below uphold the `RawWaker` contract for task pointers.
     unsafe { Waker::from_raw(raw) }

@@ -51,7 +51,7 @@ pub(crate) struct Handle {
     idle: Idle,
     owned: OwnedTasks<Arc<Handle>>,
     /// Cores handed back by exiting workers, drained at shutdown.
-    shutdown_cores: Mutex<Vec<Box<Core>>>,
+    shutdown_cores: Mutex<Vec<Core>>,
     shutdown: AtomicBool,
     shared_driver: Arc<SharedDriver>,
     pub(crate) driver: DriverHandle,
@@ -102,7 +102,7 @@ pub(crate) fn start(
     });
     let mut threads = Vec::with_capacity(workers);
     for (index, core) in cores.into_iter().enumerate() {
-        let worker = Arc::new(Worker::new(handle.clone(), index, core));
+        let worker = Arc::new(Worker::new(handle.clone(), core));
         let mut builder = std::thread::Builder::new().name(format!("{thread_name}-{index}"));
         if let Some(size) = stack_size {
             builder = builder.stack_size(size);

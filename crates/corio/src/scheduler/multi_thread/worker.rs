@@ -15,7 +15,6 @@ const MAX_LIFO_POLLS_PER_TICK: usize = 3;
 
 pub(crate) struct Worker {
     handle: Arc<Handle>,
-    index: usize,
     core: std::sync::Mutex<Option<Box<Core>>>,
 }
 
@@ -39,10 +38,9 @@ pub(crate) struct Context {
 }
 
 impl Worker {
-    pub(crate) fn new(handle: Arc<Handle>, index: usize, core: Core) -> Worker {
+    pub(crate) fn new(handle: Arc<Handle>, core: Core) -> Worker {
         Worker {
             handle,
-            index,
             core: std::sync::Mutex::new(Some(Box::new(core))),
         }
     }
@@ -104,7 +102,7 @@ pub(crate) fn run(worker: Arc<Worker>) {
         unreachable!()
     };
     let core = context::set_scheduler(&cx, || local.run(core));
-    handle.shutdown_cores.lock().unwrap().push(core);
+    handle.shutdown_cores.lock().unwrap().push(*core);
 }
 
 impl Context {
@@ -187,7 +185,8 @@ impl Context {
             if first.is_none() {
                 first = Some(task);
             } else {
-                core.run_queue.push_back_or_overflow(task, handle.as_ref());
+                // The batch never exceeds the room left, so this cannot overflow.
+                core.run_queue.push_back(std::iter::once(task));
             }
         });
         first
