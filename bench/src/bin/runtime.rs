@@ -334,6 +334,10 @@ fn run_suite(opts: &Options) -> Result<(), String> {
     );
     println!("{}", machine_comment());
     println!(
+        "# runtimes: corio Builder::new_current_thread() / new_multi_thread().worker_threads(2); \
+         tokio the same plus enable_all() (IO and time drivers, as #[tokio::main] has)"
+    );
+    println!(
         "# sizes: spawn={} yield={}x{} ping_pong={} chained_spawn={} timers={} \
          sleeping_tasks={}",
         sizes.spawn,
