@@ -1,0 +1,55 @@
+//! Helpers shared by the time tests.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Wake, Waker};
+
+use super::TimeDriver;
+use crate::runtime::park::Unpark;
+
+/// Counts unpark calls.
+#[derive(Default)]
+pub(super) struct CountingUnpark(AtomicUsize);
+
+impl CountingUnpark {
+    pub(super) fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl Unpark for CountingUnpark {
+    fn unpark(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Counts wake-ups.
+#[derive(Default)]
+pub(super) struct Counter(AtomicUsize);
+
+impl Counter {
+    pub(super) fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl Wake for Counter {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+pub(super) fn counting_waker() -> (Arc<Counter>, Waker) {
+    let counter = Arc::new(Counter::default());
+    (counter.clone(), Waker::from(counter))
+}
+
+/// A driver whose unparks are counted.
+pub(super) fn driver() -> (Arc<TimeDriver>, Arc<CountingUnpark>) {
+    let unpark = Arc::new(CountingUnpark::default());
+    (Arc::new(TimeDriver::new(unpark.clone())), unpark)
+}
