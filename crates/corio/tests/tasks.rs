@@ -198,8 +198,7 @@ fn spawn_local_runs_non_send_futures() {
         for h in handles {
             h.await.unwrap();
         }
-        let log = log.borrow().clone();
-        log
+        log.take()
     });
     assert_eq!(log, [0, 1, 2]);
 }
@@ -211,7 +210,12 @@ fn spawn_local_outside_current_thread_runtime_panics_clearly() {
         .build()
         .unwrap();
     let err = rt
-        .block_on(async { corio::spawn(async { corio::spawn_local(async {}) }).await })
+        .block_on(async {
+            corio::spawn(async {
+                drop(corio::spawn_local(async {}));
+            })
+            .await
+        })
         .unwrap_err();
     let msg = err.into_panic();
     let msg = msg.downcast_ref::<&str>().copied().unwrap_or_default();

@@ -41,8 +41,7 @@ fn sleeps_complete_in_deadline_order() {
             for h in handles {
                 h.await.unwrap();
             }
-            let order = order.lock().unwrap().clone();
-            order
+            std::mem::take(&mut *order.lock().unwrap())
         });
         assert_eq!(order, [10, 20, 30], "{flavor}");
     }
