@@ -114,9 +114,26 @@ fn build_tokio(flavor: Flavor) -> tokio::runtime::Runtime {
     .expect("build a tokio runtime")
 }
 
+/// tokio with only its time driver: the same drivers corio has today (no IO reactor yet), so
+/// the gap to plain `tokio` shows what the IO driver costs tokio on these shapes.
+fn build_tokio_time(flavor: Flavor) -> tokio::runtime::Runtime {
+    match flavor {
+        Flavor::Ct => tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build(),
+        Flavor::Mt2 => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_time()
+            .build(),
+    }
+    .expect("build a tokio runtime")
+}
+
 /// The workloads, once, for the runtime crate `$rt`, in module `$side`.
 macro_rules! workloads {
     ($side:ident, $rt:ident, $build:path) => {
+        // Not every peer runs every workload (tokio-timeonly skips the memory one).
+        #[allow(dead_code)]
         mod $side {
             use std::sync::atomic::{AtomicUsize, Ordering};
             use std::sync::{Arc, Mutex};
@@ -302,6 +319,7 @@ macro_rules! workloads {
 
 workloads!(corio_side, corio, crate::build_corio);
 workloads!(tokio_side, tokio, crate::build_tokio);
+workloads!(tokio_time_side, tokio, crate::build_tokio_time);
 
 /// The two contenders of a timed workload: `$workload(&rt, args...)` on a fresh runtime of
 /// `$flavor`, corio first.
@@ -315,6 +333,10 @@ macro_rules! timed {
             Contender::new("tokio", || {
                 let rt = tokio_side::runtime($flavor);
                 micros(tokio_side::$workload(&rt, $($arg),*))
+            }),
+            Contender::new("tokio-timeonly", || {
+                let rt = tokio_time_side::runtime($flavor);
+                micros(tokio_time_side::$workload(&rt, $($arg),*))
             }),
         ]
     };
@@ -335,7 +357,8 @@ fn run_suite(opts: &Options) -> Result<(), String> {
     println!("{}", machine_comment());
     println!(
         "# runtimes: corio Builder::new_current_thread() / new_multi_thread().worker_threads(2); \
-         tokio the same plus enable_all() (IO and time drivers, as #[tokio::main] has)"
+         tokio the same plus enable_all() (IO and time drivers, as #[tokio::main] has); \
+         tokio-timeonly with enable_time() only (corio has no IO reactor yet)"
     );
     println!(
         "# sizes: spawn={} yield={}x{} ping_pong={} chained_spawn={} timers={} \
