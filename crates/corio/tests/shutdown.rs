@@ -43,12 +43,7 @@ fn spawning_after_shutdown_is_a_clear_error() {
         let err = handle.try_spawn(async {}).unwrap_err();
         assert!(err.to_string().contains("shut down"), "{flavor}: {err}");
         let panic = std::panic::catch_unwind(|| handle.spawn(async {})).unwrap_err();
-        let msg = panic.downcast_ref::<&str>().copied().unwrap_or_else(|| {
-            panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .unwrap_or("")
-        });
+        let msg = common::panic_message(panic.as_ref());
         assert!(msg.contains("runtime has shut down"), "{flavor}: {msg}");
     }
 }

@@ -218,14 +218,14 @@ fn spawn_local_outside_current_thread_runtime_panics_clearly() {
         })
         .unwrap_err();
     let msg = err.into_panic();
-    let msg = msg.downcast_ref::<&str>().copied().unwrap_or_default();
+    let msg = common::panic_message(msg.as_ref());
     assert!(msg.contains("current-thread runtime"), "message: {msg}");
 }
 
 #[test]
 fn spawn_outside_runtime_panics_clearly() {
     let err = std::panic::catch_unwind(|| corio::spawn(async {})).unwrap_err();
-    let msg = err.downcast_ref::<String>().unwrap();
+    let msg = common::panic_message(err.as_ref());
     assert!(msg.contains("no corio runtime"), "message: {msg}");
 }
 
@@ -237,7 +237,7 @@ fn nested_block_on_panics_clearly() {
             .block_on(async move { corio::spawn(async move { handle.block_on(async {}) }).await })
             .unwrap_err();
         let payload = err.into_panic();
-        let msg = payload.downcast_ref::<&str>().copied().unwrap_or_default();
+        let msg = common::panic_message(payload.as_ref());
         assert!(msg.contains("within a runtime"), "{flavor}: {msg}");
     }
 }

@@ -43,6 +43,27 @@ fn two_polls(
     })
 }
 
+/// A `two_polls` task on a fresh test scheduler, with what the models inspect.
+struct TwoPollTask {
+    sched: Arc<TestScheduler>,
+    slot: Arc<loom::sync::Mutex<Option<Waker>>>,
+    drops: Arc<AtomicUsize>,
+    join: super::JoinHandle<DropCounter>,
+}
+
+fn spawn_two_polls() -> TwoPollTask {
+    let sched = TestScheduler::new();
+    let slot = Arc::new(loom::sync::Mutex::new(None));
+    let drops = Arc::new(AtomicUsize::new(0));
+    let join = TestScheduler::spawn(&sched, two_polls(slot.clone(), drops.clone()));
+    TwoPollTask {
+        sched,
+        slot,
+        drops,
+        join,
+    }
+}
+
 fn model(f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(3);
@@ -52,10 +73,12 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
 #[test]
 fn wake_from_other_thread_during_poll() {
     model(|| {
-        let sched = TestScheduler::new();
-        let slot = Arc::new(loom::sync::Mutex::new(None));
-        let drops = Arc::new(AtomicUsize::new(0));
-        let join = TestScheduler::spawn(&sched, two_polls(slot.clone(), drops.clone()));
+        let TwoPollTask {
+            sched,
+            slot,
+            drops,
+            join,
+        } = spawn_two_polls();
 
         let waker_thread = thread::spawn({
             let slot = slot.clone();
@@ -85,10 +108,12 @@ fn wake_from_other_thread_during_poll() {
 #[test]
 fn abort_racing_poll() {
     model(|| {
-        let sched = TestScheduler::new();
-        let slot = Arc::new(loom::sync::Mutex::new(None));
-        let drops = Arc::new(AtomicUsize::new(0));
-        let mut join = TestScheduler::spawn(&sched, two_polls(slot.clone(), drops.clone()));
+        let TwoPollTask {
+            sched,
+            slot,
+            drops,
+            mut join,
+        } = spawn_two_polls();
         let abort = join.abort_handle();
 
         let aborter = thread::spawn(move || abort.abort());
@@ -149,10 +174,12 @@ fn drop_join_handle_racing_completion() {
 #[test]
 fn wake_racing_completion() {
     model(|| {
-        let sched = TestScheduler::new();
-        let slot = Arc::new(loom::sync::Mutex::new(None));
-        let drops = Arc::new(AtomicUsize::new(0));
-        let join = TestScheduler::spawn(&sched, two_polls(slot.clone(), drops.clone()));
+        let TwoPollTask {
+            sched,
+            slot,
+            drops,
+            join,
+        } = spawn_two_polls();
         sched.run_until_idle();
         let waker = slot
             .lock()
@@ -176,10 +203,12 @@ fn wake_racing_completion() {
 #[test]
 fn shutdown_racing_wake() {
     model(|| {
-        let sched = TestScheduler::new();
-        let slot = Arc::new(loom::sync::Mutex::new(None));
-        let drops = Arc::new(AtomicUsize::new(0));
-        let join = TestScheduler::spawn(&sched, two_polls(slot.clone(), drops.clone()));
+        let TwoPollTask {
+            sched,
+            slot,
+            drops,
+            join,
+        } = spawn_two_polls();
         sched.run_until_idle();
         let waker = slot.lock().unwrap().take().unwrap();
 

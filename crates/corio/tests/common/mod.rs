@@ -43,3 +43,12 @@ impl DropCount {
         self.0.load(Ordering::SeqCst)
     }
 }
+
+/// The message of a panic payload (`panic!` with a literal gives `&str`, with arguments `String`).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("<non-string panic payload>")
+}
