@@ -204,22 +204,107 @@ fn spawn_local_runs_non_send_futures() {
 }
 
 #[test]
-fn spawn_local_outside_current_thread_runtime_panics_clearly() {
+fn spawn_local_on_multi_thread_stays_on_its_worker() {
+    use std::rc::Rc;
+
+    let rt = corio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let drops = DropCount::default();
+    let d = drops.clone();
+    let pending_drop_thread = Arc::new(std::sync::Mutex::new(None));
+    let pdt = pending_drop_thread.clone();
+    rt.block_on(async move {
+        corio::spawn(async move {
+            let home = std::thread::current().id();
+            let mut handles = Vec::new();
+            for i in 0..8u32 {
+                let (tx, rx) = corio::sync::oneshot::channel::<u32>();
+                // Woken from a plain thread: the wake-up must come back to this worker.
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(5));
+                    tx.send(i).unwrap();
+                });
+                let rc = Rc::new(i); // !Send, held across awaits
+                handles.push(corio::spawn_local(async move {
+                    let mut seen = vec![std::thread::current().id()];
+                    for _ in 0..20 {
+                        task::yield_now().await;
+                        seen.push(std::thread::current().id());
+                    }
+                    let got = rx.await.unwrap();
+                    seen.push(std::thread::current().id());
+                    (*rc + got, seen)
+                }));
+            }
+            // Keep the other worker busy so it would steal anything stealable.
+            let busy: Vec<_> = (0..50).map(|_| corio::spawn(task::yield_now())).collect();
+            for (i, h) in handles.into_iter().enumerate() {
+                let (sum, seen) = h.await.unwrap();
+                assert_eq!(sum, 2 * i as u32);
+                assert!(
+                    seen.iter().all(|t| *t == home),
+                    "a pinned task moved threads"
+                );
+            }
+            for b in busy {
+                b.await.unwrap();
+            }
+
+            // Abort works, and a pending pinned task is dropped at shutdown on its worker.
+            let aborted = corio::spawn_local(std::future::pending::<()>());
+            aborted.abort();
+            assert!(aborted.await.unwrap_err().is_cancelled());
+            struct RecordDrop {
+                _count: common::Guard,
+                thread: Arc<std::sync::Mutex<Option<std::thread::ThreadId>>>,
+            }
+            impl Drop for RecordDrop {
+                fn drop(&mut self) {
+                    *self.thread.lock().unwrap() = Some(std::thread::current().id());
+                }
+            }
+            let record = RecordDrop {
+                _count: d.guard(),
+                thread: pdt,
+            };
+            let marker = Rc::new(());
+            drop(corio::spawn_local(async move {
+                let _keep = (record, marker);
+                std::future::pending::<()>().await;
+            }));
+            home
+        })
+        .await
+        .unwrap()
+    });
+    drop(rt);
+    assert_eq!(
+        drops.get(),
+        1,
+        "the pending pinned task was dropped at shutdown"
+    );
+    let dropped_on = pending_drop_thread.lock().unwrap().expect("dropped");
+    assert_ne!(
+        dropped_on,
+        std::thread::current().id(),
+        "dropped on its worker, not here"
+    );
+}
+
+#[test]
+fn spawn_local_from_multi_thread_block_on_panics_clearly() {
     let rt = corio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .build()
         .unwrap();
-    let err = rt
-        .block_on(async {
-            corio::spawn(async {
-                drop(corio::spawn_local(async {}));
-            })
-            .await
-        })
-        .unwrap_err();
-    let msg = err.into_panic();
-    let msg = common::panic_message(msg.as_ref());
-    assert!(msg.contains("current-thread runtime"), "message: {msg}");
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async { drop(corio::spawn_local(async {})) })
+    }))
+    .unwrap_err();
+    let msg = common::panic_message(err.as_ref());
+    assert!(msg.contains("inside a task"), "message: {msg}");
 }
 
 #[test]

@@ -37,9 +37,11 @@ where
 
 /// Spawns a `!Send` task on the current thread's loop.
 ///
-/// The task is polled only on this thread, so it may hold `Rc`, `RefCell` and other
-/// thread-bound values across `.await`. It needs a current-thread runtime (the loop asyncio
-/// has); call it from inside that runtime's `block_on` or one of its tasks.
+/// The task is polled and dropped only on this thread, so it may hold `Rc`, `RefCell` and
+/// other thread-bound values across `.await`. On a current-thread runtime that is the loop
+/// itself (as in asyncio); on a multi-thread runtime the task is pinned to the worker that
+/// spawned it and is never stolen by the others. Call it from inside a current-thread
+/// runtime's `block_on`, or from a task of either flavor.
 ///
 /// ```
 /// use std::rc::Rc;
@@ -73,20 +75,21 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let handle = context::with_scheduler(|cx| match cx {
-        Some(scheduler::Context::CurrentThread(cx)) => Some(cx.handle()),
-        _ => None,
+    let spawned = context::with_scheduler(|cx| match cx {
+        Some(scheduler::Context::CurrentThread(cx)) => Some(
+            scheduler::current_thread::Handle::spawn_local(&cx.handle(), future, name, location),
+        ),
+        Some(scheduler::Context::MultiThread(cx)) => Some(cx.spawn_local(future, name, location)),
+        None => None,
     });
-    let Some(handle) = handle else {
-        panic!(
-            "corio::spawn_local must be called on a thread running a current-thread runtime \
-             (inside Builder::new_current_thread()...block_on or one of its tasks); \
-             a multi-thread runtime moves tasks between threads, so spawn a Send future there"
-        );
-    };
-    match scheduler::current_thread::Handle::spawn_local(&handle, future, name, location) {
-        Ok(join) => join,
-        Err(_) => panic!("{}", super::handle::SHUT_DOWN),
+    match spawned {
+        Some(Ok(join)) => join,
+        Some(Err(_)) => panic!("{}", super::handle::SHUT_DOWN),
+        None => panic!(
+            "corio::spawn_local must be called on a thread that runs the runtime's tasks: \
+             inside a current-thread runtime's block_on, or inside a task of either flavor \
+             (a multi-thread runtime's block_on thread only waits; spawn a task first)"
+        ),
     }
 }
 

@@ -17,6 +17,7 @@
 
 mod idle;
 mod park;
+mod pinned;
 mod queue;
 mod worker;
 
@@ -62,6 +63,8 @@ pub(crate) struct Handle {
 struct Remote {
     steal: queue::Steal<Queued>,
     unpark: Unparker,
+    /// Tasks that only this worker may run (`spawn_local`).
+    pinned: pinned::PinnedTasks,
 }
 
 /// The worker threads of a runtime, joined at shutdown.
@@ -86,6 +89,7 @@ pub(crate) fn start(
         remotes.push(Remote {
             steal,
             unpark: park.unparker(),
+            pinned: pinned::PinnedTasks::new(),
         });
         cores.push(Core::new(index, run_queue, park));
     }

@@ -1,14 +1,20 @@
 //! A worker thread's loop: run local work, steal, park.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::Location;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::park::Parker;
+use super::pinned::Pinned;
 use super::queue;
 use super::{Handle, Queued};
 use crate::runtime::context;
 use crate::scheduler::coop;
+use crate::task::list::Closed;
+use crate::task::{JoinHandle, Notified};
 
 /// Consecutive LIFO-slot polls allowed before the slot's task goes to the back of the queue.
 const MAX_LIFO_POLLS_PER_TICK: usize = 3;
@@ -25,6 +31,8 @@ pub(crate) struct Core {
     lifo_slot: Option<Queued>,
     lifo_enabled: bool,
     run_queue: queue::Local<Queued>,
+    /// Ready tasks pinned to this worker (never stolen).
+    pinned: VecDeque<Notified<Pinned>>,
     is_searching: bool,
     is_shutdown: bool,
     park: Option<Parker>,
@@ -54,6 +62,7 @@ impl Core {
             lifo_slot: None,
             lifo_enabled: true,
             run_queue,
+            pinned: VecDeque::new(),
             is_searching: false,
             is_shutdown: false,
             park: Some(park),
@@ -73,12 +82,13 @@ impl Core {
     }
 
     fn has_tasks(&self) -> bool {
-        self.lifo_slot.is_some() || self.run_queue.has_tasks()
+        self.lifo_slot.is_some() || self.run_queue.has_tasks() || !self.pinned.is_empty()
     }
 
     /// Drops every queued task reference (at shutdown, after the owned list was cancelled).
     pub(crate) fn drain(&mut self) {
         drop(self.lifo_slot.take());
+        self.pinned.clear();
         while let Some(task) = self.run_queue.pop() {
             drop(task);
         }
@@ -101,7 +111,11 @@ pub(crate) fn run(worker: Arc<Worker>) {
     let crate::scheduler::Context::MultiThread(local) = &cx else {
         unreachable!()
     };
-    let core = context::set_scheduler(&cx, || local.run(core));
+    let core = context::set_scheduler(&cx, || {
+        let mut core = local.run(core);
+        local.shutdown_pinned(&mut core);
+        core
+    });
     handle.shutdown_cores.lock().unwrap().push(*core);
 }
 
@@ -171,7 +185,16 @@ impl Context {
         if let Some(task) = core.lifo_slot.take() {
             return Some(task);
         }
+        // Alternate pinned tasks with the run queue so neither starves the other.
+        if core.tick % 2 == 0 {
+            if let Some(task) = self.next_pinned(core) {
+                return Some(task);
+            }
+        }
         if let Some(task) = core.run_queue.pop() {
+            return Some(task);
+        }
+        if let Some(task) = self.next_pinned(core) {
             return Some(task);
         }
         if handle.inject.is_empty() {
@@ -190,6 +213,80 @@ impl Context {
             }
         });
         first
+    }
+
+    /// The next pinned task, refilling from the inbox. It is run at once, never queued
+    /// where another worker could take it.
+    fn next_pinned(&self, core: &mut Core) -> Option<Queued> {
+        if core.pinned.is_empty() {
+            let inbox = &self.handle().remotes[core.index].pinned.inbox;
+            inbox.pop_batch(usize::MAX, |task| core.pinned.push_back(task));
+        }
+        core.pinned.pop_front().map(cast_notified)
+    }
+
+    /// Cancels this worker's pinned tasks on its own thread (their futures are `!Send`).
+    fn shutdown_pinned(&self, core: &mut Core) {
+        let pinned = &self.handle().remotes[core.index].pinned;
+        pinned.owned.close_and_shutdown_all();
+        pinned.inbox.close();
+        while let Some(task) = pinned.inbox.pop() {
+            drop(task);
+        }
+        core.pinned.clear();
+    }
+
+    /// Queues a pinned task on this worker if it is the task's worker; otherwise gives it back.
+    pub(super) fn schedule_pinned(
+        &self,
+        handle: &Arc<Handle>,
+        worker: usize,
+        task: Notified<Pinned>,
+    ) -> Option<Notified<Pinned>> {
+        if !Arc::ptr_eq(handle, &self.worker.handle) {
+            return Some(task);
+        }
+        let mut core = self.core.borrow_mut();
+        match core.as_mut() {
+            Some(core) if core.index == worker => {
+                core.pinned.push_back(task);
+                None
+            }
+            _ => Some(task),
+        }
+    }
+
+    /// Spawns a `!Send` task pinned to this worker. Called from one of its tasks.
+    pub(crate) fn spawn_local<F>(
+        &self,
+        future: F,
+        name: Option<Box<str>>,
+        location: &'static Location<'static>,
+    ) -> Result<JoinHandle<F::Output>, Closed>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let handle = &self.worker.handle;
+        let index = self.core.borrow().as_ref().map(|c| c.index).ok_or(Closed)?;
+        let scheduler = Pinned {
+            handle: handle.clone(),
+            worker: index,
+        };
+        // SAFETY: a pinned task is only ever queued on worker `index` (this thread): its
+        // `Notified` goes to this core's `pinned` queue or this worker's inbox, which only this
+        // worker drains, and this worker cancels it at shutdown.
+        let (join, notified) = unsafe {
+            handle.remotes[index]
+                .pinned
+                .owned
+                .bind_inner(future, scheduler, name, location)?
+        };
+        match self.core.borrow_mut().as_mut() {
+            Some(core) => core.pinned.push_back(notified),
+            None => unreachable!("the core was present a moment ago"),
+        }
+        Ok(join)
     }
 
     fn steal_work(&self, core: &mut Core) -> Option<Queued> {
@@ -212,6 +309,11 @@ impl Context {
             }
         }
         handle.inject.pop()
+    }
+
+    /// True if this worker has anything to run, including pinned wake-ups in its inbox.
+    fn has_tasks(&self, core: &Core) -> bool {
+        core.has_tasks() || !self.handle().remotes[core.index].pinned.inbox.is_empty()
     }
 
     /// Every `event_interval` ticks: fire due timers and notice shutdown.
@@ -254,7 +356,7 @@ impl Context {
 
     fn transition_to_parked(&self, core: &mut Core) -> bool {
         let handle = self.handle();
-        if core.has_tasks() || core.is_shutdown {
+        if self.has_tasks(core) || core.is_shutdown {
             return false;
         }
         if handle.shutdown.load(Ordering::Acquire) {
@@ -274,7 +376,7 @@ impl Context {
     /// After a wake-up: true if this worker should run again.
     fn transition_from_parked(&self, core: &mut Core) -> bool {
         let handle = self.handle();
-        if core.has_tasks() {
+        if self.has_tasks(core) {
             // Woken by our own timers: take ourselves off the sleeper list and share work.
             handle.idle.unpark_worker_by_id(core.index);
             if core.run_queue.len() > 1 {
@@ -327,4 +429,11 @@ impl Context {
         }
         None
     }
+}
+
+/// Run queues hold one task type; `S` is only a marker, so the pointer can be re-typed.
+fn cast_notified(task: Notified<Pinned>) -> Queued {
+    // SAFETY: `Notified<S>` is a task pointer plus a phantom; the task's own vtable (not `S`)
+    // decides how it is polled and released. The result is run at once, on this worker.
+    unsafe { Notified::from_raw(task.into_raw().header_ptr()) }
 }
