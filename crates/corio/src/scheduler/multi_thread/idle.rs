@@ -57,7 +57,12 @@ impl Idle {
     }
 
     fn notify_should_wakeup(&self) -> bool {
-        let state = self.state.load(SeqCst);
+        // A read-modify-write, not a load: the notifier has just pushed a task (a store) and
+        // a parking worker has just decremented `state` and will then look for tasks. With a
+        // plain load, each side could miss the other's write (store buffering) and the task
+        // would sit in a queue while every worker sleeps. The RMW orders this read after the
+        // push on every architecture.
+        let state = self.state.fetch_add(0, SeqCst);
         num_searching(state) == 0 && num_unparked(state) < self.num_workers
     }
 
