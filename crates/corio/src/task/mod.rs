@@ -11,7 +11,7 @@
 //!
 //! The cell is freed when the count reaches zero. Polling consumes a `Notified`; a wake-up
 //! creates one (when the task is idle) and hands it to the task's scheduler through the
-//! [`Schedule`] trait, the only seam between tasks and schedulers.
+//! `Schedule` trait, the only seam between tasks and schedulers.
 
 mod builder;
 pub(crate) mod core;
