@@ -22,10 +22,12 @@
 //! - `scheduler`: current-thread and multi-thread schedulers, cooperative budget;
 //! - [`time`]: the timing wheel, `sleep`, `timeout`, `interval`;
 //! - [`runtime`]: builders, handles, entry points;
+//! - `blocking`: the thread pool behind [`spawn_blocking`] / [`to_thread`];
 //! - [`sync`]: channels (more in later releases).
 
 #![warn(missing_docs)]
 
+mod blocking;
 mod loom;
 pub mod runtime;
 mod scheduler;
@@ -35,4 +37,4 @@ pub mod time;
 
 pub use corio_macros::{main, test};
 pub use runtime::{Runtime, run};
-pub use task::{spawn, spawn_local};
+pub use task::{spawn, spawn_blocking, spawn_local, to_thread};

@@ -35,6 +35,8 @@ pub struct Builder {
     pub(crate) thread_stack_size: Option<usize>,
     pub(crate) event_interval: u32,
     pub(crate) global_queue_interval: u32,
+    pub(crate) max_blocking_threads: usize,
+    pub(crate) thread_keep_alive: std::time::Duration,
 }
 
 impl Builder {
@@ -56,6 +58,8 @@ impl Builder {
             thread_stack_size: None,
             event_interval: 61,
             global_queue_interval: 31,
+            max_blocking_threads: 512,
+            thread_keep_alive: std::time::Duration::from_secs(10),
         }
     }
 
@@ -83,6 +87,21 @@ impl Builder {
     /// Stack size of the worker threads, in bytes.
     pub fn thread_stack_size(mut self, bytes: usize) -> Builder {
         self.thread_stack_size = Some(bytes);
+        self
+    }
+
+    /// Upper bound on the blocking pool's threads (default 512). Work beyond it waits in a
+    /// queue. Panics if `n` is zero.
+    #[track_caller]
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        assert!(n > 0, "corio: max_blocking_threads must be at least 1");
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking-pool thread lingers before exiting (default 10 s).
+    pub fn thread_keep_alive(mut self, keep_alive: std::time::Duration) -> Builder {
+        self.thread_keep_alive = keep_alive;
         self
     }
 

@@ -53,12 +53,21 @@ impl Runtime {
     }
 
     pub(crate) fn from_builder(builder: &Builder) -> io::Result<Runtime> {
+        let blocking = crate::blocking::BlockingPool::new(crate::blocking::Config {
+            max_threads: builder.max_blocking_threads,
+            keep_alive: builder.thread_keep_alive,
+            thread_name: "corio-blocking".to_owned(),
+            stack_size: builder.thread_stack_size,
+        });
         let (inner, workers) = match builder.flavor {
             Flavor::CurrentThread => {
-                let handle = current_thread::Handle::new(current_thread::Config {
-                    event_interval: builder.event_interval,
-                    global_queue_interval: builder.global_queue_interval,
-                });
+                let handle = current_thread::Handle::new(
+                    current_thread::Config {
+                        event_interval: builder.event_interval,
+                        global_queue_interval: builder.global_queue_interval,
+                    },
+                    blocking,
+                );
                 (scheduler::Handle::CurrentThread(handle), None)
             }
             Flavor::MultiThread => {
@@ -70,10 +79,12 @@ impl Runtime {
                     },
                     &builder.thread_name,
                     builder.thread_stack_size,
+                    blocking,
                 )?;
                 (scheduler::Handle::MultiThread(handle), Some(workers))
             }
         };
+        inner.blocking().set_runtime(inner.clone());
         Ok(Runtime {
             handle: Handle { inner },
             workers,
@@ -135,6 +146,7 @@ impl Runtime {
         if std::mem::replace(&mut self.shut_down, true) {
             return;
         }
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
         match &self.handle.inner {
             scheduler::Handle::CurrentThread(handle) => {
                 let _current = context::set_current(&self.handle.inner);
@@ -145,6 +157,9 @@ impl Runtime {
                 multi_thread::shutdown(handle, workers, timeout);
             }
         }
+        // Whatever is left of the timeout goes to closures still running on the pool.
+        let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+        self.handle.inner.blocking().shutdown(left);
     }
 }
 

@@ -49,6 +49,7 @@ pub(crate) struct Handle {
     woken: AtomicBool,
     shutdown: AtomicBool,
     pub(crate) driver: DriverHandle,
+    pub(crate) blocking: crate::blocking::BlockingPool,
     config: Config,
     /// The core, while no thread is driving the loop.
     core: Mutex<Option<Box<Core>>>,
@@ -73,7 +74,7 @@ pub(crate) struct Context {
 pub(crate) struct LocalScheduler(Arc<Handle>);
 
 impl Handle {
-    pub(crate) fn new(config: Config) -> Arc<Handle> {
+    pub(crate) fn new(config: Config, blocking: crate::blocking::BlockingPool) -> Arc<Handle> {
         let (driver, driver_handle) = Driver::new();
         let core = Box::new(Core {
             tasks: VecDeque::with_capacity(64),
@@ -88,6 +89,7 @@ impl Handle {
             woken: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
             driver: driver_handle,
+            blocking,
             config,
             core: Mutex::new(Some(core)),
             waiters: Mutex::new(Vec::new()),

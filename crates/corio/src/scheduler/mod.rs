@@ -40,6 +40,13 @@ impl Handle {
         }
     }
 
+    pub(crate) fn blocking(&self) -> &crate::blocking::BlockingPool {
+        match self {
+            Handle::CurrentThread(h) => &h.blocking,
+            Handle::MultiThread(h) => &h.blocking,
+        }
+    }
+
     pub(crate) fn spawn<F>(
         &self,
         future: F,

@@ -42,6 +42,7 @@ pub use id::Id;
 pub use join::{AbortHandle, JoinHandle};
 pub use yield_now::yield_now;
 
+pub use crate::blocking::{spawn_blocking, to_thread};
 pub use crate::runtime::spawn::{spawn, spawn_local};
 pub use crate::scheduler::coop::unconstrained;
 
@@ -121,6 +122,30 @@ impl<S: 'static> Notified<S> {
     pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> Notified<S> {
         // SAFETY: per the caller.
         Notified(unsafe { Task::from_raw(ptr) })
+    }
+}
+
+/// Allocates a task that no owned list tracks (its owner keeps the `Notified` until it runs,
+/// as the blocking pool does). Returns the join handle and the task's first `Notified`.
+pub(crate) fn unowned<F, S>(
+    future: F,
+    scheduler: S,
+    name: Option<Box<str>>,
+    location: &'static std::panic::Location<'static>,
+) -> (JoinHandle<F::Output>, Notified<S>)
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let raw = RawTask::new(future, scheduler, Id::next(), name, location);
+    // SAFETY: `RawTask::new` returns three references; the join handle and the `Notified` take
+    // one each, and the third (an owned list's, here unused) is released at once.
+    unsafe {
+        let join = JoinHandle::new(raw);
+        let notified = Notified(Task::<S>::from_raw(raw.header_ptr()));
+        drop(Task::<S>::from_raw(raw.header_ptr()));
+        (join, notified)
     }
 }
 

@@ -56,6 +56,7 @@ pub(crate) struct Handle {
     shutdown: AtomicBool,
     shared_driver: Arc<SharedDriver>,
     pub(crate) driver: DriverHandle,
+    pub(crate) blocking: crate::blocking::BlockingPool,
     config: Config,
 }
 
@@ -78,6 +79,7 @@ pub(crate) fn start(
     config: Config,
     thread_name: &str,
     stack_size: Option<usize>,
+    blocking: crate::blocking::BlockingPool,
 ) -> std::io::Result<(Arc<Handle>, Workers)> {
     let (driver, driver_handle) = Driver::new();
     let shared_driver = SharedDriver::new(driver, driver_handle.clone());
@@ -102,6 +104,7 @@ pub(crate) fn start(
         shutdown: AtomicBool::new(false),
         shared_driver,
         driver: driver_handle,
+        blocking,
         config,
     });
     let mut threads = Vec::with_capacity(workers);
