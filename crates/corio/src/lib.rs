@@ -29,6 +29,11 @@
 
 mod blocking;
 mod loom;
+
+pub mod fs;
+mod io;
+pub mod io_util;
+pub mod net;
 pub mod runtime;
 mod scheduler;
 pub mod sync;

@@ -1,68 +1,125 @@
-//! What a runtime thread sleeps on: the timer wheel plus a parker.
+//! What a runtime thread sleeps on: the I/O reactor (epoll) with the timer wheel's timeout.
 //!
-//! The thread holding the `Driver` parks until the earliest timer is due (or until
-//! unparked), then fires the due timers. The I/O reactor will slot in here (epoll_wait with
-//! the timer's timeout), which is why the schedulers only ever see `park`/`unpark`.
+//! The thread holding the `Driver` waits in `epoll_wait` until an I/O event, the earliest
+//! timer, or an unpark; then it wakes the tasks whose sockets became ready and fires the due
+//! timers. The schedulers only ever see `park` / `poll` / `unpark`.
+//!
+//! Unparking costs a syscall (an eventfd write) only when the thread really is asleep in
+//! `epoll_wait`: a small state word in front of the reactor records whether it is, so a busy
+//! loop woken from other threads (remote spawns, cross-thread wakes) pays one atomic swap.
 
+use std::io;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
-use super::park::{Parker, Unparker};
+use super::park::Unpark;
+use crate::io::driver::{IoDriver, IoHandle};
 use crate::time::TimeDriver;
 
+const EMPTY: usize = 0;
+const PARKED: usize = 1;
+const NOTIFIED: usize = 2;
+
 pub(crate) struct Driver {
-    park: Parker,
+    io: IoDriver,
     time: Arc<TimeDriver>,
+    state: Arc<ParkState>,
 }
 
 /// The shareable side of the driver.
 #[derive(Clone)]
 pub(crate) struct DriverHandle {
     pub(crate) time: Arc<TimeDriver>,
-    unpark: Unparker,
+    pub(crate) io: IoHandle,
+    state: Arc<ParkState>,
+}
+
+/// Whether the driver's thread is asleep in the reactor, and the pending-unpark token.
+struct ParkState {
+    state: AtomicUsize,
+    io: IoHandle,
 }
 
 impl Driver {
-    pub(crate) fn new() -> (Driver, DriverHandle) {
-        let park = Parker::new();
-        let unpark = park.unparker();
-        let time = Arc::new(TimeDriver::new(Arc::new(unpark.clone())));
+    pub(crate) fn new() -> io::Result<(Driver, DriverHandle)> {
+        let (io, io_handle) = IoDriver::new()?;
+        let state = Arc::new(ParkState {
+            state: AtomicUsize::new(EMPTY),
+            io: io_handle.clone(),
+        });
+        let time = Arc::new(TimeDriver::new(state.clone()));
         let handle = DriverHandle {
             time: time.clone(),
-            unpark,
+            io: io_handle,
+            state: state.clone(),
         };
-        (Driver { park, time }, handle)
+        Ok((Driver { io, time, state }, handle))
     }
 
-    /// Sleeps until the next timer is due or someone unparks, then fires due timers.
+    /// Sleeps until an I/O event, the next timer, or an unpark; then dispatches I/O readiness
+    /// and fires due timers.
     pub(crate) fn park(&mut self) {
-        match self.time.next_deadline() {
-            None => self.park.park(),
-            Some(deadline) => {
-                let now = Instant::now();
-                if deadline > now {
-                    self.park.park_timeout(deadline - now);
-                } else {
-                    self.park.park_timeout(Duration::ZERO);
-                }
+        let timeout = self
+            .time
+            .next_deadline()
+            .map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        let state = self.state.clone();
+        let slept = match state.state.compare_exchange(EMPTY, PARKED, SeqCst, SeqCst) {
+            Ok(_) => {
+                self.turn(timeout);
+                true
             }
+            // An unpark is pending: consume it and only poll.
+            Err(_) => false,
+        };
+        state.state.store(EMPTY, SeqCst);
+        if !slept {
+            self.turn(Some(Duration::ZERO));
         }
         self.time.process();
     }
 
-    /// Fires due timers without sleeping (consumes a pending unpark token, if any).
+    /// Dispatches ready I/O and fires due timers without sleeping.
     pub(crate) fn poll(&mut self) {
-        self.park.park_timeout(Duration::ZERO);
+        self.turn(Some(Duration::ZERO));
         self.time.process();
+    }
+
+    fn turn(&mut self, timeout: Option<Duration>) {
+        if let Err(err) = self.io.turn(timeout) {
+            // epoll_wait only fails on a broken epoll fd; back off instead of spinning.
+            tracing::error!(error = %err, "corio: the I/O reactor failed to wait for events");
+            std::thread::sleep(
+                timeout
+                    .unwrap_or(Duration::from_millis(10))
+                    .min(Duration::from_millis(10)),
+            );
+        }
     }
 
     pub(crate) fn shutdown(&mut self) {
         self.time.shutdown();
+        self.io.shutdown();
     }
 }
 
 impl DriverHandle {
     pub(crate) fn unpark(&self) {
-        self.unpark.unpark();
+        self.state.unpark();
+    }
+}
+
+impl ParkState {
+    fn unpark(&self) {
+        if self.state.swap(NOTIFIED, SeqCst) == PARKED {
+            self.io.unpark();
+        }
+    }
+}
+
+impl Unpark for ParkState {
+    fn unpark(&self) {
+        ParkState::unpark(self);
     }
 }

@@ -67,7 +67,7 @@ impl Runtime {
                         global_queue_interval: builder.global_queue_interval,
                     },
                     blocking,
-                );
+                )?;
                 (scheduler::Handle::CurrentThread(handle), None)
             }
             Flavor::MultiThread => {

@@ -1,11 +1,11 @@
 //! Thread parking with a token: an `unpark` that arrives before `park` is not lost.
 //!
-//! This is the sleep primitive of every runtime thread until the I/O driver replaces the
-//! condition variable with `epoll_wait` and an eventfd; the `Unpark` trait is that seam.
+//! Runtime loops sleep in the I/O reactor (`driver.rs`); this parker is for threads that only
+//! wait for one future (`block_on` on a multi-thread runtime, a thread waiting for the
+//! current-thread core). `Unpark` is the waking seam both share.
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
 
 /// Something that can wake a parked runtime thread.
 pub(crate) trait Unpark: Send + Sync + 'static {
@@ -52,26 +52,18 @@ impl Parker {
 
     /// Blocks until unparked (returns at once if a token is pending).
     pub(crate) fn park(&mut self) {
-        self.inner.park(None);
-    }
-
-    /// Blocks until unparked or `timeout` passes.
-    pub(crate) fn park_timeout(&mut self, timeout: Duration) {
-        self.inner.park(Some(timeout));
+        self.inner.park();
     }
 }
 
 impl Inner {
-    fn park(&self, timeout: Option<Duration>) {
+    fn park(&self) {
         // Fast path: consume a pending token without touching the lock.
         if self
             .state
             .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
             .is_ok()
         {
-            return;
-        }
-        if timeout == Some(Duration::ZERO) {
             return;
         }
         let mut guard = self.mutex.lock().unwrap();
@@ -83,23 +75,16 @@ impl Inner {
             }
             Err(actual) => panic!("inconsistent park state: {actual}"),
         }
-        match timeout {
-            None => loop {
-                guard = self.condvar.wait(guard).unwrap();
-                if self
-                    .state
-                    .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
-                    .is_ok()
-                {
-                    return;
-                }
-                // Spurious wake-up: keep waiting.
-            },
-            Some(timeout) => {
-                let (_guard, _) = self.condvar.wait_timeout(guard, timeout).unwrap();
-                // Timed out or notified: either way leave with the state EMPTY.
-                self.state.swap(EMPTY, SeqCst);
+        loop {
+            guard = self.condvar.wait(guard).unwrap();
+            if self
+                .state
+                .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+                .is_ok()
+            {
+                return;
             }
+            // Spurious wake-up: keep waiting.
         }
     }
 
@@ -173,7 +158,7 @@ pub(crate) fn block_on_parked<F: std::future::Future>(future: F) -> F::Output {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use std::time::Instant;
+    use std::time::Duration;
 
     #[test]
     fn token_before_park_is_kept() {
@@ -192,13 +177,5 @@ mod tests {
         });
         parker.park();
         t.join().unwrap();
-    }
-
-    #[test]
-    fn park_timeout_returns() {
-        let mut parker = Parker::new();
-        let start = Instant::now();
-        parker.park_timeout(Duration::from_millis(10));
-        assert!(start.elapsed() >= Duration::from_millis(10));
     }
 }

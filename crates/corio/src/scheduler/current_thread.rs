@@ -74,14 +74,17 @@ pub(crate) struct Context {
 pub(crate) struct LocalScheduler(Arc<Handle>);
 
 impl Handle {
-    pub(crate) fn new(config: Config, blocking: crate::blocking::BlockingPool) -> Arc<Handle> {
-        let (driver, driver_handle) = Driver::new();
+    pub(crate) fn new(
+        config: Config,
+        blocking: crate::blocking::BlockingPool,
+    ) -> std::io::Result<Arc<Handle>> {
+        let (driver, driver_handle) = Driver::new()?;
         let core = Box::new(Core {
             tasks: VecDeque::with_capacity(64),
             tick: 0,
             driver: Some(driver),
         });
-        Arc::new(Handle {
+        Ok(Arc::new(Handle {
             inject: Inject::new(),
             owned: OwnedTasks::new(1),
             local_owned: OwnedTasks::new(1),
@@ -93,7 +96,7 @@ impl Handle {
             config,
             core: Mutex::new(Some(core)),
             waiters: Mutex::new(Vec::new()),
-        })
+        }))
     }
 
     /// Runs the loop until `future` completes.

@@ -81,7 +81,7 @@ pub(crate) fn start(
     stack_size: Option<usize>,
     blocking: crate::blocking::BlockingPool,
 ) -> std::io::Result<(Arc<Handle>, Workers)> {
-    let (driver, driver_handle) = Driver::new();
+    let (driver, driver_handle) = Driver::new()?;
     let shared_driver = SharedDriver::new(driver, driver_handle.clone());
     let mut cores = Vec::with_capacity(workers);
     let mut remotes = Vec::with_capacity(workers);

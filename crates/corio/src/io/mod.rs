@@ -1,0 +1,10 @@
+//! Asynchronous I/O: the reactor that turns "this fd would block" into "wake this task later".
+//!
+//! - [`driver`]: the epoll reactor. A source (socket, pipe, eventfd) is registered once;
+//!   the thread that parks runs `IoDriver::turn`, which waits in `epoll_wait` and wakes the
+//!   tasks whose sources became ready. Tasks run their non-blocking operation through
+//!   `Registration::poll_io`, which waits for readiness and retries after `WouldBlock`.
+//!
+//! Socket types live in `net/`; this module knows only file descriptors.
+
+pub(crate) mod driver;

@@ -1,0 +1,95 @@
+//! A non-blocking file descriptor registered with the runtime's reactor.
+//!
+//! Every socket type wraps one `Source`: it owns the std object (and so the fd) plus its
+//! registration, and runs each non-blocking operation through `Registration::poll_io`, which
+//! waits for readiness, retries after `WouldBlock`, and never loses an edge.
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::task::{Context, Poll};
+
+use crate::io::driver::{Direction, Interest, Registration};
+use crate::runtime::context;
+
+pub(crate) struct Source<T: AsRawFd> {
+    io: Option<T>,
+    registration: Registration,
+}
+
+impl<T: AsRawFd> Source<T> {
+    /// Registers `io` (already non-blocking) with the current runtime's reactor.
+    pub(crate) fn new(io: T) -> io::Result<Source<T>> {
+        let handle = context::with_current(|h| h.driver().io.clone())
+            .map_err(|err| io::Error::other(format!("corio: {err}")))?;
+        let registration =
+            handle.register(io.as_raw_fd(), Interest::READABLE | Interest::WRITABLE)?;
+        Ok(Source {
+            io: Some(io),
+            registration,
+        })
+    }
+
+    pub(crate) fn get_ref(&self) -> &T {
+        self.io.as_ref().expect("source used after into_inner")
+    }
+
+    /// Runs `op` when the source is readable; retries after `WouldBlock` and `Interrupted`.
+    pub(crate) fn poll_read_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let io = self.get_ref();
+        self.registration
+            .poll_io(cx, Direction::Read, || retry_interrupted(|| op(io)))
+    }
+
+    /// Runs `op` when the source is writable; retries after `WouldBlock` and `Interrupted`.
+    pub(crate) fn poll_write_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let io = self.get_ref();
+        self.registration
+            .poll_io(cx, Direction::Write, || retry_interrupted(|| op(io)))
+    }
+
+    /// Waits until the source reports writability (a non-blocking connect finishing).
+    pub(crate) fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.registration
+            .poll_ready(cx, Direction::Write)
+            .map_ok(|_| ())
+    }
+
+    /// Deregisters and hands back the std object.
+    pub(crate) fn into_inner(mut self) -> io::Result<T> {
+        self.registration.deregister()?;
+        Ok(self.io.take().expect("source used after into_inner"))
+    }
+}
+
+fn retry_interrupted<R>(mut op: impl FnMut() -> io::Result<R>) -> io::Result<R> {
+    loop {
+        match op() {
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+impl<T: AsRawFd> Drop for Source<T> {
+    fn drop(&mut self) {
+        if let Some(io) = self.io.take() {
+            // Deregister before the fd closes, so a reused fd number never gets our events.
+            let _ = self.registration.deregister();
+            drop(io);
+        }
+    }
+}
+
+impl<T: AsRawFd + std::fmt::Debug> std::fmt::Debug for Source<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.io.fmt(f)
+    }
+}
