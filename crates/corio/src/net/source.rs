@@ -37,22 +37,29 @@ impl<T: AsRawFd> Source<T> {
     pub(crate) fn poll_read_io<R>(
         &self,
         cx: &mut Context<'_>,
-        mut op: impl FnMut(&T) -> io::Result<R>,
+        op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        let io = self.get_ref();
-        self.registration
-            .poll_io(cx, Direction::Read, || retry_interrupted(|| op(io)))
+        self.poll_io(cx, Direction::Read, op)
     }
 
     /// Runs `op` when the source is writable; retries after `WouldBlock` and `Interrupted`.
     pub(crate) fn poll_write_io<R>(
         &self,
         cx: &mut Context<'_>,
+        op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io(cx, Direction::Write, op)
+    }
+
+    fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         let io = self.get_ref();
         self.registration
-            .poll_io(cx, Direction::Write, || retry_interrupted(|| op(io)))
+            .poll_io(cx, direction, || retry_interrupted(|| op(io)))
     }
 
     /// Waits until the source reports writability (a non-blocking connect finishing).

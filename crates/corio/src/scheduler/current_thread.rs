@@ -320,7 +320,7 @@ impl Handle {
             me.local_owned
                 .bind_inner(future, LocalScheduler(me.clone()), name, location)?
         };
-        me.schedule(cast_notified(notified));
+        me.schedule(notified.cast());
         Ok(join)
     }
 
@@ -333,13 +333,6 @@ impl Handle {
     pub(crate) fn live_tasks(&self) -> usize {
         self.owned.live() + self.local_owned.live()
     }
-}
-
-/// Queues hold one task type; `S` is only a marker, so the pointer can move between them.
-fn cast_notified<A: 'static, B: 'static>(task: Notified<A>) -> Notified<B> {
-    // SAFETY: `Notified<S>` is a task pointer plus a phantom; the task's own vtable (not `S`)
-    // decides how it is polled and released.
-    unsafe { Notified::from_raw(task.into_raw().header_ptr()) }
 }
 
 impl Schedule for Arc<Handle> {
@@ -369,7 +362,7 @@ impl Schedule for LocalScheduler {
     }
 
     fn schedule(&self, task: Notified<Self>) {
-        self.0.schedule(cast_notified(task));
+        self.0.schedule(task.cast());
     }
 }
 

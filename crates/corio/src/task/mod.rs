@@ -117,6 +117,15 @@ impl<S: 'static> Notified<S> {
         self.0.into_raw()
     }
 
+    /// Re-types the reference for another scheduler's queue. `S` is only a marker: the task's
+    /// own vtable (not `S`) decides how it is polled and released, so this is sound; whoever
+    /// queues the result must still run it only where its real scheduler allows.
+    pub(crate) fn cast<T: 'static>(self) -> Notified<T> {
+        // SAFETY: a `Notified<S>` is a task pointer plus a phantom; ownership of the one
+        // reference moves to the result.
+        unsafe { Notified::from_raw(self.into_raw().header_ptr()) }
+    }
+
     /// # Safety
     /// As [`Task::from_raw`], and the reference must be a `Notified`'s.
     pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> Notified<S> {

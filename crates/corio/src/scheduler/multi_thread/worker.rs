@@ -222,7 +222,7 @@ impl Context {
             let inbox = &self.handle().remotes[core.index].pinned.inbox;
             inbox.pop_batch(usize::MAX, |task| core.pinned.push_back(task));
         }
-        core.pinned.pop_front().map(cast_notified)
+        core.pinned.pop_front().map(Notified::cast)
     }
 
     /// Cancels this worker's pinned tasks on its own thread (their futures are `!Send`).
@@ -429,11 +429,4 @@ impl Context {
         }
         None
     }
-}
-
-/// Run queues hold one task type; `S` is only a marker, so the pointer can be re-typed.
-fn cast_notified(task: Notified<Pinned>) -> Queued {
-    // SAFETY: `Notified<S>` is a task pointer plus a phantom; the task's own vtable (not `S`)
-    // decides how it is polled and released. The result is run at once, on this worker.
-    unsafe { Notified::from_raw(task.into_raw().header_ptr()) }
 }
