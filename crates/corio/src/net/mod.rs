@@ -3,11 +3,13 @@
 
 mod source;
 mod tcp;
+mod udp;
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 
 pub use tcp::{Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
+pub use udp::UdpSocket;
 
 /// Resolves `host` (for example `"localhost:8080"`) on the blocking pool, so a slow resolver
 /// never stalls the loop.
