@@ -22,8 +22,9 @@
 //! - `scheduler`: current-thread and multi-thread schedulers, cooperative budget;
 //! - [`time`]: the timing wheel, `sleep`, `timeout`, `interval`;
 //! - [`runtime`]: builders, handles, entry points, and the driver the loops sleep in;
-//! - `io`: the epoll reactor; [`net`]: TCP on it; [`io_util`]: the futures-io traits and
-//!   their conveniences; [`fs`]: files on the blocking pool;
+//! - `io`: the epoll reactor; [`net`]: TCP, UDP and Unix sockets on it;
+//! - [`io_util`]: the futures-io traits and their conveniences; [`fs`]: files on the blocking
+//!   pool;
 //! - `blocking`: the thread pool behind [`spawn_blocking`] / [`to_thread`];
 //! - [`sync`]: channels (more in later releases).
 

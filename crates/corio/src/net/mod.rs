@@ -4,12 +4,14 @@
 mod source;
 mod tcp;
 mod udp;
+pub mod unix;
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 
 pub use tcp::{Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 pub use udp::UdpSocket;
+pub use unix::{UnixDatagram, UnixListener, UnixStream};
 
 /// Resolves `host` (for example `"localhost:8080"`) on the blocking pool, so a slow resolver
 /// never stalls the loop.
