@@ -4,7 +4,7 @@
 //! registration, and runs each non-blocking operation through `Registration::poll_io`, which
 //! waits for readiness, retries after `WouldBlock`, and never loses an edge.
 
-use std::io;
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::os::fd::AsRawFd;
 use std::task::{Context, Poll};
 
@@ -60,6 +60,46 @@ impl<T: AsRawFd> Source<T> {
         let io = self.get_ref();
         self.registration
             .poll_io(cx, direction, || retry_interrupted(|| op(io)))
+    }
+
+    /// `read` when readable; the `AsyncRead` of every stream socket type.
+    pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>
+    where
+        for<'a> &'a T: Read,
+    {
+        self.poll_read_io(cx, |mut io| io.read(buf))
+    }
+
+    /// `read_vectored` when readable.
+    pub(crate) fn poll_read_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>>
+    where
+        for<'a> &'a T: Read,
+    {
+        self.poll_read_io(cx, |mut io| io.read_vectored(bufs))
+    }
+
+    /// `write` when writable; the `AsyncWrite` of every stream socket type.
+    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>
+    where
+        for<'a> &'a T: Write,
+    {
+        self.poll_write_io(cx, |mut io| io.write(buf))
+    }
+
+    /// `write_vectored` when writable.
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>>
+    where
+        for<'a> &'a T: Write,
+    {
+        self.poll_write_io(cx, |mut io| io.write_vectored(bufs))
     }
 
     /// Waits until the source reports writability (a non-blocking connect finishing).

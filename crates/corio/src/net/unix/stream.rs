@@ -2,17 +2,14 @@
 //! blocking the loop.
 
 use std::future::poll_fn;
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io;
 use std::net::Shutdown;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_io::{AsyncRead, AsyncWrite};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use crate::net::source::Source;
@@ -24,7 +21,7 @@ const BACKLOG_RETRY_MAX: Duration = Duration::from_millis(50);
 
 /// A Unix-domain stream connection.
 ///
-/// Reads and writes go through the `futures-io` traits ([`AsyncRead`], [`AsyncWrite`]), so the
+/// Reads and writes go through the `futures-io` traits ([`AsyncRead`](futures_io::AsyncRead), [`AsyncWrite`](futures_io::AsyncWrite)), so the
 /// extension traits in [`crate::io_util`] work with it. `&UnixStream` is readable and writable
 /// too, so one task can read while another writes through a shared reference.
 #[derive(Debug)]
@@ -138,90 +135,6 @@ impl UnixStream {
             OwnedWriteHalf { stream },
         )
     }
-
-    fn poll_read_ref(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.source.poll_read_io(cx, |mut s| s.read(buf))
-    }
-
-    fn poll_read_vectored_ref(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.source.poll_read_io(cx, |mut s| s.read_vectored(bufs))
-    }
-
-    fn poll_write_ref(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.source.poll_write_io(cx, |mut s| s.write(buf))
-    }
-
-    fn poll_write_vectored_ref(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.source
-            .poll_write_io(cx, |mut s| s.write_vectored(bufs))
-    }
-}
-
-/// Implements the futures-io traits for a type that reaches a `UnixStream` through `$inner`.
-macro_rules! impl_async_io {
-    ($ty:ty, |$me:ident| $inner:expr) => {
-        impl AsyncRead for $ty {
-            fn poll_read(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &mut [u8],
-            ) -> Poll<io::Result<usize>> {
-                let $me = self.get_mut();
-                $inner.poll_read_ref(cx, buf)
-            }
-
-            fn poll_read_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &mut [IoSliceMut<'_>],
-            ) -> Poll<io::Result<usize>> {
-                let $me = self.get_mut();
-                $inner.poll_read_vectored_ref(cx, bufs)
-            }
-        }
-
-        impl AsyncWrite for $ty {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                let $me = self.get_mut();
-                $inner.poll_write_ref(cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                let $me = self.get_mut();
-                $inner.poll_write_vectored_ref(cx, bufs)
-            }
-
-            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                // Writes go straight to the kernel: nothing is buffered here.
-                Poll::Ready(Ok(()))
-            }
-
-            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                let $me = self.get_mut();
-                Poll::Ready(match $inner.shutdown(Shutdown::Write) {
-                    // Already shut down or the peer is gone: closing is done either way.
-                    Err(err) if err.kind() == io::ErrorKind::NotConnected => Ok(()),
-                    other => other,
-                })
-            }
-        }
-    };
 }
 
 impl_async_io!(UnixStream, |me| me);
