@@ -14,22 +14,10 @@ async fn echo_server() -> std::net::SocketAddr {
     let addr = listener.local_addr().unwrap();
     corio::spawn(async move {
         loop {
-            let Ok((mut conn, _)) = listener.accept().await else {
+            let Ok((conn, _)) = listener.accept().await else {
                 return;
             };
-            corio::spawn(async move {
-                let mut buf = vec![0; 4096];
-                loop {
-                    match conn.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => {
-                            if conn.write_all(&buf[..n]).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                }
-            });
+            corio::spawn(common::echo(conn));
         }
     });
     addr

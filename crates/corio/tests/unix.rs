@@ -51,22 +51,10 @@ fn echo_over_listener_on_both_flavors() {
             );
             corio::spawn(async move {
                 loop {
-                    let Ok((mut conn, _)) = listener.accept().await else {
+                    let Ok((conn, _)) = listener.accept().await else {
                         return;
                     };
-                    corio::spawn(async move {
-                        let mut buf = vec![0; 4096];
-                        loop {
-                            match conn.read(&mut buf).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => {
-                                    if conn.write_all(&buf[..n]).await.is_err() {
-                                        return;
-                                    }
-                                }
-                            }
-                        }
-                    });
+                    corio::spawn(common::echo(conn));
                 }
             });
             let clients: Vec<_> = (0..8u32)

@@ -52,3 +52,22 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("<non-string panic payload>")
 }
+
+/// Echoes everything read from `conn` back to it until EOF or an error.
+pub async fn echo<S>(mut conn: S)
+where
+    S: corio::io_util::AsyncRead + corio::io_util::AsyncWrite + Unpin,
+{
+    use corio::io_util::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0; 4096];
+    loop {
+        match conn.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if conn.write_all(&buf[..n]).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
