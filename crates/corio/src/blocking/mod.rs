@@ -107,9 +107,7 @@ impl Handle {
         R: Send + 'static,
     {
         let pool = self.inner.blocking();
-        if pool.is_shutdown() {
-            return Err(BlockingError::Shutdown);
-        }
+        // The pool checks for shutdown under its lock; a refused task is cancelled below.
         let (join, notified) =
             crate::task::unowned(BlockingTask::new(func), BlockingSchedule, None, location);
         match pool.spawn(notified) {

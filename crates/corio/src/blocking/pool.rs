@@ -83,10 +83,6 @@ impl BlockingPool {
         self.inner.state.lock().unwrap().num_threads
     }
 
-    pub(crate) fn is_shutdown(&self) -> bool {
-        self.inner.state.lock().unwrap().shutdown
-    }
-
     /// Queues `task`, starting a thread for it if none is idle and the cap allows.
     pub(crate) fn spawn(&self, task: Notified<BlockingSchedule>) -> Result<(), SpawnFailed> {
         let mut state = self.inner.state.lock().unwrap();

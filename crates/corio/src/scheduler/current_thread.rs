@@ -327,12 +327,6 @@ impl Handle {
     pub(crate) fn is_shutdown(&self) -> bool {
         self.shutdown.load(Ordering::Acquire) || self.owned.is_closed()
     }
-
-    /// Number of live tasks.
-    #[allow(dead_code)]
-    pub(crate) fn live_tasks(&self) -> usize {
-        self.owned.live() + self.local_owned.live()
-    }
 }
 
 impl Schedule for Arc<Handle> {

@@ -216,12 +216,6 @@ impl Handle {
             self.notify_parked();
         }
     }
-
-    /// Number of live tasks.
-    #[allow(dead_code)]
-    pub(crate) fn live_tasks(&self) -> usize {
-        self.owned.live()
-    }
 }
 
 impl Schedule for Arc<Handle> {
