@@ -64,17 +64,17 @@ impl Driver {
             .time
             .next_deadline()
             .map(|deadline| deadline.saturating_duration_since(Instant::now()));
-        let state = self.state.clone();
-        let slept = match state.state.compare_exchange(EMPTY, PARKED, SeqCst, SeqCst) {
-            Ok(_) => {
-                self.turn(timeout);
-                true
-            }
-            // An unpark is pending: consume it and only poll.
-            Err(_) => false,
-        };
-        state.state.store(EMPTY, SeqCst);
-        if !slept {
+        // If an unpark is already pending the exchange fails: consume it and only poll.
+        let sleep = self
+            .state
+            .state
+            .compare_exchange(EMPTY, PARKED, SeqCst, SeqCst)
+            .is_ok();
+        if sleep {
+            self.turn(timeout);
+            self.state.state.store(EMPTY, SeqCst);
+        } else {
+            self.state.state.store(EMPTY, SeqCst);
             self.turn(Some(Duration::ZERO));
         }
         self.time.process();
