@@ -185,3 +185,35 @@ fn idle_runtime_does_not_spin() {
     assert!(used <= 2, "idle workers used {used} ticks of CPU in 1 s");
     drop(rt);
 }
+
+#[test]
+fn remote_spawns_still_wake_workers_while_io_events_wake_the_driver_worker() {
+    // Regression: a worker woken by an I/O event at the moment a remote spawn picked it to
+    // wake kept the "searching" count it was handed without knowing it, so later remote
+    // spawns woke no one and sat in the injection queue. Each round registers fresh sockets
+    // (an I/O event for the worker parked in epoll) while spawning from outside the workers.
+    use corio::net::UnixDatagram;
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    for round in 0..300 {
+        let done = rt.block_on(corio::time::timeout(Duration::from_secs(5), async {
+            let (x, y) = UnixDatagram::pair().unwrap();
+            let echo = corio::spawn(async move {
+                let mut buf = [0; 16];
+                let n = y.recv(&mut buf).await.unwrap();
+                y.send(&buf[..n]).await.unwrap();
+            });
+            x.send(b"ping").await.unwrap();
+            let mut buf = [0; 16];
+            let n = x.recv(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], b"ping");
+            echo.await.unwrap();
+        }));
+        assert!(
+            done.is_ok(),
+            "round {round}: a remotely spawned task never ran"
+        );
+    }
+}

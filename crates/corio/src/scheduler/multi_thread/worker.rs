@@ -377,8 +377,12 @@ impl Context {
     fn transition_from_parked(&self, core: &mut Core) -> bool {
         let handle = self.handle();
         if self.has_tasks(core) {
-            // Woken by our own timers: take ourselves off the sleeper list and share work.
-            handle.idle.unpark_worker_by_id(core.index);
+            // Woken with work of our own (a timer or I/O event scheduled it here): take
+            // ourselves off the sleeper list. If a notifier got there first, it already counted
+            // us as searching, so we are searching: clearing that count falls to us
+            // (`run_task`). Ignoring it would leak the count, and with a searcher apparently
+            // about, no one would ever be woken for remotely spawned tasks again.
+            core.is_searching = !handle.idle.unpark_worker_by_id(core.index);
             if core.run_queue.len() > 1 {
                 handle.notify_parked();
             }
