@@ -5,6 +5,10 @@
 //!   tasks whose sources became ready. Tasks run their non-blocking operation through
 //!   `Registration::poll_io`, which waits for readiness and retries after `WouldBlock`.
 //!
+//! - [`source`]: one registered non-blocking fd plus the std object that owns it; sockets,
+//!   child-process pipes and the signal pipe are all built on it.
+//!
 //! Socket types live in `net/`; this module knows only file descriptors.
 
 pub(crate) mod driver;
+pub(crate) mod source;

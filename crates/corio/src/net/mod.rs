@@ -68,7 +68,6 @@ macro_rules! impl_async_io {
     };
 }
 
-mod source;
 mod tcp;
 mod udp;
 pub mod unix;

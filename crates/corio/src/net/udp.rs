@@ -4,7 +4,7 @@ use std::future::poll_fn;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 
-use crate::net::source::Source;
+use crate::io::source::Source;
 
 /// A UDP socket.
 ///

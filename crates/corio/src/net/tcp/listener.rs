@@ -10,7 +10,7 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::TcpStream;
-use crate::net::source::Source;
+use crate::io::source::Source;
 use crate::time::{Sleep, sleep};
 
 /// How long `incoming` waits before retrying after the process ran out of file descriptors.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
 
-use crate::net::source::Source;
+use crate::io::source::Source;
 
 /// A TCP connection.
 ///

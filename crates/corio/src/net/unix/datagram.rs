@@ -6,7 +6,7 @@ use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
-use crate::net::source::Source;
+use crate::io::source::Source;
 
 /// A Unix-domain datagram socket.
 ///

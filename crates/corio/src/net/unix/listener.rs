@@ -7,7 +7,7 @@ use std::path::Path;
 use std::task::{Context, Poll, ready};
 
 use super::UnixStream;
-use crate::net::source::Source;
+use crate::io::source::Source;
 
 /// A Unix-domain stream socket server, listening for connections on a path.
 ///

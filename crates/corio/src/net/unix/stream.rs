@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use socket2::{Domain, SockAddr, Socket, Type};
 
-use crate::net::source::Source;
+use crate::io::source::Source;
 
 /// First wait before retrying a connect the listener's full backlog turned away.
 const BACKLOG_RETRY_MIN: Duration = Duration::from_millis(1);

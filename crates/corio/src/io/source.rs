@@ -1,6 +1,6 @@
 //! A non-blocking file descriptor registered with the runtime's reactor.
 //!
-//! Every socket type wraps one `Source`: it owns the std object (and so the fd) plus its
+//! Every socket type (and each child-process pipe) wraps one `Source`: it owns the std object (and so the fd) plus its
 //! registration, and runs each non-blocking operation through `Registration::poll_io`, which
 //! waits for readiness, retries after `WouldBlock`, and never loses an edge.
 
