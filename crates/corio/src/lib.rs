@@ -25,6 +25,7 @@
 //! - `io`: the epoll reactor; [`net`]: TCP, UDP and Unix sockets on it;
 //! - [`io_util`]: the futures-io traits and their conveniences; [`fs`]: files on the blocking
 //!   pool;
+//! - [`process`]: child processes with async pipes; [`signal`]: `ctrl_c` and signal streams;
 //! - `blocking`: the thread pool behind [`spawn_blocking`] / [`to_thread`];
 //! - [`sync`]: channels (more in later releases).
 
@@ -37,8 +38,10 @@ pub mod fs;
 mod io;
 pub mod io_util;
 pub mod net;
+pub mod process;
 pub mod runtime;
 mod scheduler;
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;
