@@ -24,7 +24,7 @@ pub(crate) struct Interest(u8);
 impl Interest {
     pub(crate) const READABLE: Interest = Interest(0b01);
     pub(crate) const WRITABLE: Interest = Interest(0b10);
-    #[allow(dead_code)] // for the readiness API and socket types still to come (issue 3)
+    #[cfg(test)]
     pub(crate) const BOTH: Interest = Interest(0b11);
 
     pub(crate) const fn is_readable(self) -> bool {
@@ -88,8 +88,8 @@ impl Poller {
         self.ctl(libc::EPOLL_CTL_ADD, fd, token, interest.epoll_flags())
     }
 
-    #[allow(dead_code)] // for the readiness API and socket types still to come (issue 3)
     /// Changes the token or interest of a watched `fd`.
+    #[cfg(test)]
     pub(crate) fn modify(&self, fd: RawFd, token: u64, interest: Interest) -> io::Result<()> {
         debug_assert_ne!(token, WAKE_TOKEN, "token reserved for wake-ups");
         self.ctl(libc::EPOLL_CTL_MOD, fd, token, interest.epoll_flags())
@@ -201,12 +201,12 @@ impl Events {
         self.list.capacity()
     }
 
-    #[allow(dead_code)] // for the readiness API and socket types still to come (issue 3)
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.list.len()
     }
 
-    #[allow(dead_code)] // for the readiness API and socket types still to come (issue 3)
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.list.is_empty()
     }

@@ -49,27 +49,22 @@ impl Ready {
         self.0 == 0
     }
 
-    #[allow(dead_code)] // for the readiness API and socket types still to come (issue 3)
+    #[cfg(test)]
     pub(crate) const fn is_readable(self) -> bool {
         self.0 & Ready::READABLE.0 != 0
     }
 
-    #[allow(dead_code)] // for the readiness API and socket types still to come (issue 3)
+    #[cfg(test)]
     pub(crate) const fn is_writable(self) -> bool {
         self.0 & Ready::WRITABLE.0 != 0
     }
 
-    #[allow(dead_code)] // for the readiness API and socket types still to come (issue 3)
+    #[cfg(test)]
     pub(crate) const fn is_read_closed(self) -> bool {
         self.0 & Ready::READ_CLOSED.0 != 0
     }
 
-    #[allow(dead_code)] // for the readiness API and socket types still to come (issue 3)
-    pub(crate) const fn is_write_closed(self) -> bool {
-        self.0 & Ready::WRITE_CLOSED.0 != 0
-    }
-
-    #[allow(dead_code)] // for the readiness API and socket types still to come (issue 3)
+    #[cfg(test)]
     pub(crate) const fn is_error(self) -> bool {
         self.0 & Ready::ERROR.0 != 0
     }
@@ -146,7 +141,7 @@ pub(crate) struct ReadyEvent {
 }
 
 impl ReadyEvent {
-    #[allow(dead_code)] // for the readiness API and socket types still to come (issue 3)
+    #[cfg(test)]
     pub(crate) fn ready(self) -> Ready {
         self.ready
     }
