@@ -3,70 +3,101 @@
 //!
 //! Run with `cargo run -p corio --example subprocess`.
 
-use std::process::Stdio;
+use std::io;
+use std::process::{Output, Stdio};
 
 use corio::io_util::{AsyncReadExt, AsyncWriteExt};
 use corio::process::Command;
 
-/// `pub` so that `tests/examples.rs` can run the program as a test.
 #[corio::main]
-pub async fn main() {
-    // 1. A conversation: write lines to `sort`, read them back sorted. The writer runs as
-    //    its own task, so however much we send, neither side waits on a full pipe forever.
-    let mut sort = Command::new("sort")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn sort");
-    let mut stdin = sort.stdin.take().unwrap();
-    let writer = corio::spawn(async move {
-        for fruit in ["pear", "apple", "fig", "banana"] {
-            stdin.write_all(format!("{fruit}\n").as_bytes()).await?;
-        }
-        // Closing stdin is sort's cue that the input is complete.
-        stdin.close().await
-    });
-    let mut sorted = String::new();
-    sort.stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut sorted)
-        .await
-        .expect("read sort's output");
-    writer.await.unwrap().expect("write to sort");
-    let status = sort.wait().await.expect("wait for sort");
-    println!("sort exited with {status}:");
+async fn main() -> io::Result<()> {
+    let sorted = sort_lines(&["pear", "apple", "fig", "banana"]).await?;
+    println!("sorted:");
     print!("{sorted}");
 
-    // 2. A pipeline, `printf ... | tr a-z A-Z`: one child's stdout is the next one's stdin.
-    let mut printf = Command::new("printf")
-        .arg("shout\\n")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn printf");
-    let pipe = Stdio::try_from(printf.stdout.take().unwrap()).expect("hand over the pipe");
-    let upper = Command::new("tr")
-        .args(["a-z", "A-Z"])
-        .stdin(pipe)
-        .output()
-        .await
-        .expect("run tr");
-    printf.wait().await.expect("wait for printf");
-    print!("pipeline: {}", String::from_utf8_lossy(&upper.stdout));
+    let shouted = shout("shout").await?;
+    print!("pipeline: {shouted}");
 
-    // 3. The one-call form: stdout and stderr captured, the exit code reported.
-    let output = Command::new("sh")
-        .args(["-c", "echo to stdout; echo to stderr >&2; exit 2"])
-        .output()
-        .await
-        .expect("run sh");
+    let output = run_shell("echo to stdout; echo to stderr >&2; exit 2").await?;
     println!(
         "sh exited with code {:?}; stdout {:?}, stderr {:?}",
         output.status.code(),
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr),
     );
-    assert_eq!(sorted, "apple\nbanana\nfig\npear\n");
-    assert_eq!(upper.stdout, b"SHOUT\n");
-    assert_eq!(output.status.code(), Some(2));
+    Ok(())
+}
+
+/// A conversation: write lines to `sort`, read them back sorted. The writer runs as its
+/// own task, so however much we send, neither side waits on a full pipe forever.
+async fn sort_lines(lines: &[&str]) -> io::Result<String> {
+    let mut sort = Command::new("sort")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut stdin = sort.stdin.take().expect("stdin was piped");
+    let input: String = lines.iter().map(|line| format!("{line}\n")).collect();
+    let writer = corio::spawn(async move {
+        stdin.write_all(input.as_bytes()).await?;
+        // Closing stdin is sort's cue that the input is complete.
+        stdin.close().await
+    });
+    let mut sorted = String::new();
+    let mut stdout = sort.stdout.take().expect("stdout was piped");
+    stdout.read_to_string(&mut sorted).await?;
+    writer.await??;
+    let status = sort.wait().await?;
+    if !status.success() {
+        return Err(io::Error::other(format!("sort failed: {status}")));
+    }
+    Ok(sorted)
+}
+
+/// A pipeline, `printf ... | tr a-z A-Z`: one child's stdout is the next one's stdin.
+async fn shout(word: &str) -> io::Result<String> {
+    let mut printf = Command::new("printf")
+        .arg(format!("{word}\\n"))
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let pipe = Stdio::try_from(printf.stdout.take().expect("stdout was piped"))?;
+    let upper = Command::new("tr")
+        .args(["a-z", "A-Z"])
+        .stdin(pipe)
+        .output()
+        .await?;
+    printf.wait().await?;
+    Ok(String::from_utf8_lossy(&upper.stdout).into_owned())
+}
+
+/// The one-call form: stdout and stderr captured, the exit code reported.
+async fn run_shell(script: &str) -> io::Result<Output> {
+    Command::new("sh").args(["-c", script]).output().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[corio::test(flavor = "current_thread")]
+    async fn sort_gets_its_input_and_answers_sorted() {
+        let sorted = sort_lines(&["pear", "apple", "fig", "banana"])
+            .await
+            .unwrap();
+        assert_eq!(sorted, "apple\nbanana\nfig\npear\n");
+    }
+
+    #[corio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_pipe_connects_two_children() {
+        assert_eq!(shout("quiet please").await.unwrap(), "QUIET PLEASE\n");
+    }
+
+    #[corio::test]
+    async fn output_keeps_stdout_stderr_and_the_exit_code_apart() {
+        let output = run_shell("echo to stdout; echo to stderr >&2; exit 2")
+            .await
+            .unwrap();
+        assert_eq!(output.stdout, b"to stdout\n");
+        assert_eq!(output.stderr, b"to stderr\n");
+        assert_eq!(output.status.code(), Some(2));
+    }
 }
