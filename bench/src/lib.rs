@@ -3,8 +3,10 @@
 //!
 //! A suite binary describes each workload once per peer as a closure that runs one round and
 //! returns its figure; [`compare`] runs a warm-up round, then the peers alternately
-//! (A B A B ...) for the requested rounds, and prints the medians. Everything a suite prints
-//! to stdout is either a protocol line or a `#` comment; progress goes to stderr.
+//! (A B A B ...) for the requested rounds, and prints the medians. A memory figure is best
+//! taken in a fresh process per measurement: [`compare_children`] re-executes the suite binary
+//! with the arguments a suite names and reads the `rss_kib=` it prints. Everything a suite
+//! prints to stdout is either a protocol line or a `#` comment; progress goes to stderr.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -39,6 +41,60 @@ impl Metric {
             Metric::Rps => false,
         }
     }
+}
+
+/// Which scheduler a round runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    /// Current-thread runtime.
+    Ct,
+    /// Multi-thread runtime with two workers.
+    Mt2,
+}
+
+impl Flavor {
+    /// Both, in the order the suites run them.
+    pub const ALL: [Flavor; 2] = [Flavor::Ct, Flavor::Mt2];
+
+    /// The last part of a workload's name: `ct` or `mt2`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Flavor::Ct => "ct",
+            Flavor::Mt2 => "mt2",
+        }
+    }
+
+    /// The flavor whose [`suffix`](Flavor::suffix) is `suffix`.
+    pub fn from_suffix(suffix: &str) -> Option<Flavor> {
+        Flavor::ALL.into_iter().find(|f| f.suffix() == suffix)
+    }
+}
+
+/// A fresh corio runtime: `Builder::new_current_thread()` or
+/// `new_multi_thread().worker_threads(2)`.
+pub fn corio_runtime(flavor: Flavor) -> corio::runtime::Runtime {
+    match flavor {
+        Flavor::Ct => corio::runtime::Builder::new_current_thread().build(),
+        Flavor::Mt2 => corio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build(),
+    }
+    .expect("build a corio runtime")
+}
+
+/// A fresh tokio runtime shaped like [`corio_runtime`], with `enable_all()` (the IO and time
+/// drivers, as `#[tokio::main]` has).
+pub fn tokio_runtime(flavor: Flavor) -> tokio::runtime::Runtime {
+    match flavor {
+        Flavor::Ct => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        Flavor::Mt2 => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build(),
+    }
+    .expect("build a tokio runtime")
 }
 
 /// Command-line options common to every suite binary.
@@ -191,26 +247,43 @@ pub fn alternate(contenders: &mut [Contender<'_>], warmup: usize, rounds: usize)
 }
 
 /// Compares the contenders (corio first) on workload `name` and prints the protocol lines,
-/// plus a `#` line with each contender's spread.
+/// plus a `#` line with each contender's spread; returns the medians, corio's first.
 ///
 /// One warm-up round, then `rounds` alternating rounds; the medians are reported.
-pub fn compare(name: &str, metric: Metric, rounds: usize, contenders: &mut [Contender<'_>]) {
+pub fn compare(
+    name: &str,
+    metric: Metric,
+    rounds: usize,
+    contenders: &mut [Contender<'_>],
+) -> Vec<(&'static str, f64)> {
     eprintln!("running {name} ({rounds} rounds + 1 warm-up)");
     let figures = alternate(contenders, 1, rounds);
-    let medians: Vec<(&str, f64)> = contenders
+    let names: Vec<&'static str> = contenders.iter().map(|c| c.name).collect();
+    report(name, metric, rounds, &names, &figures)
+}
+
+/// Prints the protocol lines for the medians of `figures` (one list per name in `names`,
+/// corio's first) and a `#` line with each list's spread; returns the medians.
+fn report(
+    name: &str,
+    metric: Metric,
+    rounds: usize,
+    names: &[&'static str],
+    figures: &[Vec<f64>],
+) -> Vec<(&'static str, f64)> {
+    let medians: Vec<(&'static str, f64)> = names
         .iter()
-        .zip(&figures)
-        .map(|(c, f)| (c.name, median(f)))
+        .zip(figures)
+        .map(|(peer, f)| (*peer, median(f)))
         .collect();
-    let spread: Vec<String> = contenders
+    let spread: Vec<String> = names
         .iter()
-        .zip(&figures)
-        .map(|(c, f)| {
+        .zip(figures)
+        .map(|(peer, f)| {
             let min = f.iter().copied().fold(f64::INFINITY, f64::min);
             let max = f.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             format!(
-                "{}=[{}..{}]",
-                c.name,
+                "{peer}=[{}..{}]",
                 format_value(metric, min),
                 format_value(metric, max)
             )
@@ -223,6 +296,63 @@ pub fn compare(name: &str, metric: Metric, rounds: usize, contenders: &mut [Cont
         "# {name} min..max over {rounds} rounds: {}",
         spread.join(" ")
     );
+    medians
+}
+
+/// Compares the peers on the memory of workload `name`, each measurement a fresh child
+/// process: this binary, re-executed with the peer's arguments, which prints
+/// `rss_kib=<growth>` among the words of its stdout. `rounds` children per peer, alternating
+/// (A B A B ...), no warm-up (every child starts cold). Prints the protocol lines (metric
+/// `rss_kib`) and the spread; returns the medians, corio's first.
+pub fn compare_children(
+    name: &str,
+    rounds: usize,
+    peers: &[(&'static str, Vec<String>)],
+) -> Result<Vec<(&'static str, f64)>, String> {
+    eprintln!("running {name} ({rounds} rounds of fresh processes)");
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
+    let failure = std::cell::RefCell::new(None::<String>);
+    let mut contenders: Vec<Contender<'_>> = peers
+        .iter()
+        .map(|(peer, args)| {
+            let (exe, failure) = (&exe, &failure);
+            Contender::new(peer, move || match rss_of_child(exe, peer, args) {
+                Ok(kib) => kib as f64,
+                Err(err) => {
+                    failure.borrow_mut().get_or_insert(err);
+                    f64::NAN
+                }
+            })
+        })
+        .collect();
+    let figures = alternate(&mut contenders, 0, rounds);
+    if let Some(err) = failure.borrow_mut().take() {
+        return Err(err);
+    }
+    let names: Vec<&'static str> = peers.iter().map(|(peer, _)| *peer).collect();
+    Ok(report(name, Metric::RssKib, rounds, &names, &figures))
+}
+
+/// Runs `exe args...` and reads the `rss_kib=` figure it prints.
+fn rss_of_child(exe: &std::path::Path, peer: &str, args: &[String]) -> Result<u64, String> {
+    let out = std::process::Command::new(exe)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot start the {peer} child: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "the {peer} child failed ({}): {}{}",
+            out.status,
+            stdout,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    stdout
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("rss_kib="))
+        .and_then(|kib| kib.parse().ok())
+        .ok_or_else(|| format!("the {peer} child printed no rss_kib=: {stdout}"))
 }
 
 /// A duration in microseconds, as `time_us` figures are.
@@ -382,6 +512,14 @@ mod tests {
         assert!(only.selects("runtime/yield_many/ct"));
         assert!(!only.selects("runtime/timers/ct"));
         assert!(parse("").unwrap().selects("anything"));
+    }
+
+    #[test]
+    fn flavor_suffixes_round_trip() {
+        for flavor in Flavor::ALL {
+            assert_eq!(Flavor::from_suffix(flavor.suffix()), Some(flavor));
+        }
+        assert_eq!(Flavor::from_suffix("mt4"), None);
     }
 
     #[test]

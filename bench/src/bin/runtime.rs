@@ -13,33 +13,13 @@
 //! Usage: `runtime [--quick] [--rounds N] [--only TEXT]` (normally through
 //! `bench/run runtime`); `--only` runs the workloads whose name contains TEXT.
 
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::Duration;
 
 use corio_bench::{
-    CORIO, Contender, Metric, Options, Rng, USAGE, alternate, compare, machine_comment, median,
-    micros, report_lines,
+    CORIO, Contender, Flavor, Metric, Options, Rng, USAGE, compare, compare_children,
+    machine_comment, micros,
 };
-
-/// Which scheduler a round runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Flavor {
-    /// Current-thread runtime.
-    Ct,
-    /// Multi-thread runtime with two workers.
-    Mt2,
-}
-
-impl Flavor {
-    const ALL: [Flavor; 2] = [Flavor::Ct, Flavor::Mt2];
-
-    fn suffix(self) -> &'static str {
-        match self {
-            Flavor::Ct => "ct",
-            Flavor::Mt2 => "mt2",
-        }
-    }
-}
 
 /// Workload sizes of a full and of a `--quick` run.
 struct Sizes {
@@ -91,29 +71,6 @@ fn timer_delays(n: usize) -> Vec<Duration> {
         .collect()
 }
 
-fn build_corio(flavor: Flavor) -> corio::runtime::Runtime {
-    match flavor {
-        Flavor::Ct => corio::runtime::Builder::new_current_thread().build(),
-        Flavor::Mt2 => corio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .build(),
-    }
-    .expect("build a corio runtime")
-}
-
-fn build_tokio(flavor: Flavor) -> tokio::runtime::Runtime {
-    match flavor {
-        Flavor::Ct => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build(),
-        Flavor::Mt2 => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build(),
-    }
-    .expect("build a tokio runtime")
-}
-
 /// tokio with only its time driver: the same drivers corio has today (no IO reactor yet), so
 /// the gap to plain `tokio` shows what the IO driver costs tokio on these shapes.
 fn build_tokio_time(flavor: Flavor) -> tokio::runtime::Runtime {
@@ -145,7 +102,7 @@ macro_rules! workloads {
             use ::$rt::task::yield_now;
             use ::$rt::time::sleep;
 
-            use crate::Flavor;
+            use corio_bench::Flavor;
 
             pub fn runtime(flavor: Flavor) -> Runtime {
                 $build(flavor)
@@ -317,8 +274,8 @@ macro_rules! workloads {
     };
 }
 
-workloads!(corio_side, corio, crate::build_corio);
-workloads!(tokio_side, tokio, crate::build_tokio);
+workloads!(corio_side, corio, corio_bench::corio_runtime);
+workloads!(tokio_side, tokio, corio_bench::tokio_runtime);
 workloads!(tokio_time_side, tokio, crate::build_tokio_time);
 
 /// The two contenders of a timed workload: `$workload(&rt, args...)` on a fresh runtime of
@@ -407,37 +364,12 @@ const SLEEPING_TASKS: &str = "runtime/sleeping_tasks_1m";
 /// `runtime/sleeping_tasks_1m`: RSS growth per peer, each measurement in a fresh child.
 fn sleeping_tasks(tasks: usize, rounds: usize) -> Result<(), String> {
     const NAME: &str = SLEEPING_TASKS;
-    eprintln!("running {NAME} ({rounds} rounds of fresh processes, {tasks} tasks each)");
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
-    let failure = std::cell::RefCell::new(None::<String>);
-    let child = |peer: &'static str| {
-        let exe = &exe;
-        let failure = &failure;
-        move || match rss_of_child(exe, peer, tasks) {
-            Ok(kib) => kib as f64,
-            Err(err) => {
-                failure.borrow_mut().get_or_insert(err);
-                f64::NAN
-            }
-        }
-    };
-    let mut contenders = [
-        Contender::new(CORIO, child(CORIO)),
-        Contender::new("tokio", child("tokio")),
-    ];
-    let figures = alternate(&mut contenders, 0, rounds);
-    if let Some(err) = failure.borrow_mut().take() {
-        return Err(err);
-    }
-
-    let medians: Vec<(&str, f64)> = contenders
-        .iter()
-        .zip(&figures)
-        .map(|(c, f)| (c.name, median(f)))
-        .collect();
-    for line in report_lines(NAME, Metric::RssKib, &medians) {
-        println!("{line}");
-    }
+    let child = |peer: &str| vec!["--rss-child".to_owned(), peer.to_owned(), tasks.to_string()];
+    let medians = compare_children(
+        NAME,
+        rounds,
+        &[(CORIO, child(CORIO)), ("tokio", child("tokio"))],
+    )?;
     let per_task: Vec<String> = medians
         .iter()
         .map(|(peer, kib)| format!("{peer}={:.0}", kib * 1024.0 / tasks as f64))
@@ -447,28 +379,6 @@ fn sleeping_tasks(tasks: usize, rounds: usize) -> Result<(), String> {
         per_task.join(" ")
     );
     Ok(())
-}
-
-/// Runs `exe --rss-child <peer> <tasks>` and reads its `rss_kib=` figure.
-fn rss_of_child(exe: &std::path::Path, peer: &str, tasks: usize) -> Result<u64, String> {
-    let out = Command::new(exe)
-        .args(["--rss-child", peer, &tasks.to_string()])
-        .output()
-        .map_err(|e| format!("cannot start the {peer} child: {e}"))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(format!(
-            "the {peer} child failed ({}): {}{}",
-            out.status,
-            stdout,
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    stdout
-        .split_whitespace()
-        .find_map(|word| word.strip_prefix("rss_kib="))
-        .and_then(|kib| kib.parse().ok())
-        .ok_or_else(|| format!("the {peer} child printed no rss_kib=: {stdout}"))
 }
 
 /// The child side of `sleeping_tasks_1m`: `--rss-child <peer> <tasks>`.
