@@ -209,3 +209,30 @@ fn keepalive_and_ttl_options() {
         assert_eq!(client.ttl().unwrap(), 42);
     });
 }
+
+#[test]
+fn accepted_and_connected_sockets_are_non_blocking_and_close_on_exec() {
+    use std::os::fd::AsRawFd;
+    let flags = |fd: i32| {
+        // SAFETY: fcntl queries on a descriptor we own.
+        unsafe {
+            (
+                libc::fcntl(fd, libc::F_GETFL),
+                libc::fcntl(fd, libc::F_GETFD),
+            )
+        }
+    };
+    corio::run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server_side, peer) = listener.accept().await.unwrap();
+        assert_eq!(peer, client.local_addr().unwrap());
+        for stream in [client.into_std().unwrap(), server_side.into_std().unwrap()] {
+            let (status, descriptor) = flags(stream.as_raw_fd());
+            assert_ne!(status & libc::O_NONBLOCK, 0, "not non-blocking");
+            assert_ne!(descriptor & libc::FD_CLOEXEC, 0, "not close-on-exec");
+        }
+    });
+}

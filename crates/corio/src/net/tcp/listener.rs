@@ -3,6 +3,7 @@
 use std::future::{Future as _, poll_fn};
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
@@ -73,8 +74,8 @@ impl TcpListener {
 
     /// Polls for the next connection.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        let (stream, addr) = ready!(self.source.poll_read_io(cx, |l| l.accept()))?;
-        Poll::Ready(TcpStream::from_std(stream).map(|s| (s, addr)))
+        let (stream, addr) = ready!(self.source.poll_read_io(cx, accept_nonblocking))?;
+        Poll::Ready(TcpStream::from_nonblocking(stream).map(|s| (s, addr)))
     }
 
     /// A stream of incoming connections. When the process runs out of file descriptors
@@ -110,6 +111,34 @@ fn bind_addr(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     socket.bind(&addr.into())?;
     socket.listen(1024)?;
     Ok(socket.into())
+}
+
+/// `accept4` with `SOCK_NONBLOCK | SOCK_CLOEXEC`: the new socket is ready for the reactor
+/// without the extra syscall `set_nonblocking` would cost per connection.
+fn accept_nonblocking(
+    listener: &std::net::TcpListener,
+) -> io::Result<(std::net::TcpStream, SocketAddr)> {
+    // SAFETY: `try_init` hands us a zeroed address buffer and its length, which accept4
+    // fills in (and never past `len`); on success the returned fd is new and ours alone.
+    let (fd, addr) = unsafe {
+        socket2::SockAddr::try_init(|storage, len| {
+            let fd = libc::accept4(
+                listener.as_raw_fd(),
+                storage.cast(),
+                len,
+                libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            );
+            if fd < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(std::os::fd::OwnedFd::from_raw_fd(fd))
+            }
+        })?
+    };
+    let addr = addr.as_socket().ok_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidData, "accepted a non-IP peer address")
+    })?;
+    Ok((std::net::TcpStream::from(fd), addr))
 }
 
 /// Connections as they arrive; see [`TcpListener::incoming`].

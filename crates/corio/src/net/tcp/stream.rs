@@ -42,24 +42,33 @@ impl TcpStream {
     }
 
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
-        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-        socket.set_nonblocking(true)?;
+        // Non-blocking from birth: no fcntl round trips per connection.
+        let socket = Socket::new(
+            Domain::for_address(addr),
+            Type::STREAM.nonblocking(),
+            Some(Protocol::TCP),
+        )?;
         match socket.connect(&addr.into()) {
             Ok(()) => {}
             Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => {}
             Err(err) => return Err(err),
         }
-        let stream = TcpStream {
-            source: Source::new(std::net::TcpStream::from(socket))?,
-        };
-        // The connect finishes (or fails) when the socket turns writable.
+        let stream = TcpStream::from_nonblocking(socket.into())?;
+        // The connect finishes (or fails, leaving its error in SO_ERROR) when the socket
+        // turns writable.
         poll_fn(|cx| stream.source.poll_write_ready(cx)).await?;
         if let Some(err) = stream.take_error()? {
             return Err(err);
         }
-        // A refused connect can also show up only as "not connected".
-        stream.peer_addr()?;
         Ok(stream)
+    }
+
+    /// Wraps a stream that is already in non-blocking mode (fresh from `accept4` with
+    /// `SOCK_NONBLOCK`, or created non-blocking).
+    pub(crate) fn from_nonblocking(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            source: Source::new(stream)?,
+        })
     }
 
     /// Wraps a connected std stream (switching it to non-blocking mode).

@@ -326,7 +326,18 @@ impl Context {
         if self.handle().shutdown.load(Ordering::Acquire) {
             core.is_shutdown = true;
         }
+        // Tasks the I/O events just woke were queued here without notifying anyone (the
+        // parker was out); if there are more than this worker can start on, wake a sibling.
+        self.share_work_if_plenty(&core);
         core
+    }
+
+    /// Wakes a parked sibling when this worker holds more runnable tasks than it can run
+    /// next. A searching worker does not: finding work ends its search, which notifies.
+    fn share_work_if_plenty(&self, core: &Core) {
+        if !core.is_searching && usize::from(core.lifo_slot.is_some()) + core.run_queue.len() > 1 {
+            self.handle().notify_parked();
+        }
     }
 
     fn park(&self, mut core: Box<Core>) -> Box<Core> {
@@ -383,9 +394,7 @@ impl Context {
             // (`run_task`). Ignoring it would leak the count, and with a searcher apparently
             // about, no one would ever be woken for remotely spawned tasks again.
             core.is_searching = !handle.idle.unpark_worker_by_id(core.index);
-            if core.run_queue.len() > 1 {
-                handle.notify_parked();
-            }
+            self.share_work_if_plenty(core);
             return true;
         }
         if core.is_shutdown {
