@@ -1,3 +1,4 @@
 //! Synchronisation between tasks.
 
+pub mod broadcast;
 pub mod oneshot;

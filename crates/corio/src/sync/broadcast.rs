@@ -1,0 +1,1561 @@
+//! A multi-producer, multi-consumer channel in which every receiver sees every value.
+//!
+//! [`channel`] returns a [`Sender`] and a [`Receiver`]. Senders can be cloned, and more
+//! receivers come from [`Sender::subscribe`] or [`Receiver::resubscribe`]. Each value sent is
+//! seen, in order, by every receiver that existed when it was sent: each gets its own clone.
+//! Sending never waits, so a plain thread may send too.
+//!
+//! The channel holds the last `capacity` values. A sender never waits for slow receivers:
+//! once the ring is full, each send overwrites the oldest value. A receiver that fell so far
+//! behind that values it had not seen yet were overwritten gets
+//! [`RecvError::Lagged`]`(n)`, `n` being how many it missed, and then carries on from the
+//! oldest value still held.
+//!
+//! Once every sender has been dropped, receivers still get every value that was buffered
+//! for them, then [`RecvError::Closed`].
+//!
+//! ```
+//! use corio::sync::broadcast;
+//!
+//! corio::run(async {
+//!     let (tx, mut rx1) = broadcast::channel(16);
+//!     let mut rx2 = tx.subscribe();
+//!
+//!     let printer = corio::spawn(async move {
+//!         let mut seen = Vec::new();
+//!         while let Ok(word) = rx2.recv().await {
+//!             seen.push(word);
+//!         }
+//!         seen
+//!     });
+//!
+//!     tx.send("hello").unwrap();
+//!     tx.send("world").unwrap();
+//!     drop(tx);
+//!
+//!     assert_eq!(rx1.recv().await, Ok("hello"));
+//!     assert_eq!(rx1.recv().await, Ok("world"));
+//!     assert_eq!(rx1.recv().await, Err(broadcast::RecvError::Closed));
+//!     assert_eq!(printer.await.unwrap(), ["hello", "world"]);
+//! });
+//! ```
+//!
+//! # Differences from tokio
+//!
+//! The API and its behaviour follow `tokio::sync::broadcast`, except that the ring holds
+//! exactly `capacity` values (tokio rounds it up to a power of two), and there are no weak
+//! senders, `Sender::closed` or `blocking_recv`.
+//!
+//! # How it works
+//!
+//! There is no `unsafe` here: everything shared is behind a lock. The halves share one
+//! allocation, `Shared`, holding
+//!
+//! - `buffer`: `capacity` slots, each its own `Mutex<Slot>`. The value sent at *position*
+//!   `pos` (the sends are numbered 0, 1, 2, ...) lives in slot `pos % capacity`, together
+//!   with `pos` itself and `rem`, how many receivers still have to read it.
+//! - `tail`: one `Mutex<Tail>` with the next position to send, the number of receivers,
+//!   whether the channel is closed, and the receivers waiting for a value.
+//! - `num_tx`: the number of senders, an atomic; the last one to go closes the channel.
+//!
+//! Each receiver keeps `next`, the position of the next value it wants.
+//!
+//! **Locks.** The lock order is `tail`, then a slot; no code holds two slots at once. A
+//! send takes `tail`, claims the position `tail.pos` and writes its slot, so positions are
+//! handed out and written in one order. A receiver whose value is there (`slot.pos == next`)
+//! takes only that slot's lock: receivers that keep up never touch `tail`, and receivers
+//! reading different slots never meet. Only when its slot does not hold `next` does a
+//! receiver take `tail` (and then the slot again, since a send may have come in between):
+//! then `next == tail.pos` means there is nothing new (it registers to be woken, or reports
+//! `Closed`), and anything else means `next` was overwritten (`Lagged`: it skips to
+//! `tail.pos - capacity`, the oldest position held). No value is cloned or dropped and no
+//! task is woken under `tail` (wakers are only cloned and compared there). A value's
+//! `clone` runs under its slot's lock alone, before anything is updated, so a panicking
+//! `clone` leaves the channel as it was (locks ignore poisoning).
+//!
+//! **Values are released early.** A send sets `rem` to the number of receivers. Each
+//! receiver that reads the value decrements it; the last one moves the value out instead of
+//! cloning it, so the ring keeps nothing nobody needs. A dropped receiver decrements `rem`
+//! for every position it had not read yet (those still held: overwritten ones went with
+//! the overwrite). A receiver that lags skips only positions that were already overwritten,
+//! so the count stays exact. What is left goes with `Shared`.
+//!
+//! **Waiting.** Every receiver owns an entry in `Tail::waiters`, a slab that holds its waker
+//! and links the receivers that wait into a FIFO list (indices, not pointers). Registering,
+//! replacing a waker and cancelling are O(1) and allocate nothing, and a send wakes exactly
+//! the receivers in the list. A receiver registers only with `tail` locked and after seeing
+//! `next == tail.pos`, and a send advances `tail.pos` under the same lock and then wakes
+//! every entry listed at that moment: so no wake-up is lost. The sender takes the wakers out in batches of
+//! `WAKE_BATCH` (32) and wakes them after unlocking `tail`. Between batches it relocks, and
+//! receivers may register again for the *next* position; every entry records the position
+//! it waits for, the list stays ordered by it (an entry that waits for a new position moves
+//! to the back), and a send for `pos` only takes entries waiting for `pos` or earlier, so it
+//! cannot chase receivers that keep re-registering.
+//!
+//! **Cancellation.** `recv` takes nothing from the channel until it returns `Ready`, so
+//! dropping a pending `recv` loses no value. The dropped future unlinks its receiver's
+//! entry and drops the waker, so no stale waker keeps a finished task alive.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::PoisonError;
+use std::task::{Context, Poll, Waker, ready};
+
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::{Arc, Mutex, MutexGuard};
+use crate::scheduler::coop;
+
+/// How many wakers a send takes out of the waiter list before it unlocks `tail` to wake
+/// them.
+const WAKE_BATCH: usize = 32;
+
+/// The end of a list in [`Waiters`].
+const NIL: usize = usize::MAX;
+
+/// `Slot::pos` of a slot nothing was written to yet: no receiver ever wants it.
+const NEVER: u64 = u64::MAX;
+
+/// Creates a broadcast channel holding up to `capacity` values: a sender and a first
+/// receiver.
+///
+/// Every receiver sees every value sent while it exists; more receivers come from
+/// [`Sender::subscribe`] and [`Receiver::resubscribe`]. Once `capacity` values are buffered,
+/// each send overwrites the oldest, and a receiver that had not read it yet gets
+/// [`RecvError::Lagged`]. The ring of `capacity` slots is allocated here, once.
+///
+/// # Panics
+///
+/// If `capacity` is 0, or greater than `usize::MAX / 2`.
+///
+/// # Examples
+///
+/// ```
+/// use corio::sync::broadcast::{self, RecvError};
+///
+/// corio::run(async {
+///     let (tx, mut rx) = broadcast::channel(2);
+///     for n in 1..=3 {
+///         tx.send(n).unwrap();
+///     }
+///     // The ring holds the last two values: 1 was overwritten before `rx` read it.
+///     assert_eq!(rx.recv().await, Err(RecvError::Lagged(1)));
+///     assert_eq!(rx.recv().await, Ok(2));
+///     assert_eq!(rx.recv().await, Ok(3));
+///
+///     drop(tx);
+///     assert_eq!(rx.recv().await, Err(RecvError::Closed));
+/// });
+/// ```
+pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    assert!(capacity > 0, "broadcast channel capacity cannot be zero");
+    assert!(
+        capacity <= usize::MAX >> 1,
+        "broadcast channel capacity exceeds `usize::MAX / 2`"
+    );
+    let buffer = (0..capacity)
+        .map(|_| {
+            Mutex::new(Slot {
+                pos: NEVER,
+                rem: 0,
+                value: None,
+            })
+        })
+        .collect();
+    let shared = Arc::new(Shared {
+        buffer,
+        tail: Mutex::new(Tail {
+            pos: 0,
+            rx_cnt: 0,
+            closed: false,
+            waiters: Waiters::new(),
+        }),
+        num_tx: AtomicUsize::new(1),
+    });
+    let rx = Receiver::new(shared.clone());
+    (Sender { shared }, rx)
+}
+
+/// The sending half of a broadcast [`channel`]. Clone it for more senders.
+///
+/// Once every sender has been dropped, receivers get [`RecvError::Closed`] after the values
+/// still buffered for them.
+pub struct Sender<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// A receiving half of a broadcast [`channel`]: gets a clone of every value sent while it
+/// exists, in order.
+///
+/// Get more with [`Sender::subscribe`] or [`Receiver::resubscribe`]. Dropping a receiver
+/// releases the values it had not read yet.
+pub struct Receiver<T> {
+    shared: Arc<Shared<T>>,
+    /// The position of the next value this receiver wants.
+    next: u64,
+    /// This receiver's entry in `Tail::waiters`.
+    id: usize,
+}
+
+/// The allocation all halves share; see the module docs.
+struct Shared<T> {
+    /// The ring: the value sent at position `pos` lives in slot `pos % capacity`.
+    buffer: Box<[Mutex<Slot<T>>]>,
+    /// Lock this before any slot.
+    tail: Mutex<Tail>,
+    /// Live senders; the one that brings it to zero closes the channel.
+    num_tx: AtomicUsize,
+}
+
+/// One place in the ring.
+struct Slot<T> {
+    /// The position of the value written here last, or [`NEVER`].
+    pos: u64,
+    /// How many receivers have yet to read `value`; at 0 it is `None`.
+    rem: usize,
+    /// The value sent at `pos`, until every receiver has read it or it is overwritten.
+    value: Option<T>,
+}
+
+/// The sending end of the ring, and who waits on it.
+struct Tail {
+    /// The position the next send will claim; the ring holds `pos - capacity..pos`.
+    pos: u64,
+    /// Live receivers: how many will have to read the next value.
+    rx_cnt: usize,
+    /// Every sender has been dropped.
+    closed: bool,
+    /// Receivers waiting for `pos` (or, during a send's wake-up, for an earlier position).
+    waiters: Waiters,
+}
+
+/// A slab with one entry per receiver, whose waiting entries form a FIFO list.
+///
+/// An entry is in the list exactly when it holds a waker. Entries in the list are ordered
+/// by the position they wait for.
+struct Waiters {
+    entries: Vec<Entry>,
+    /// The first waiting entry, or [`NIL`].
+    head: usize,
+    /// The last waiting entry, or [`NIL`].
+    last: usize,
+    /// The first free entry, or [`NIL`]; free entries are chained through `next`.
+    free: usize,
+}
+
+/// A receiver's entry in [`Waiters`].
+struct Entry {
+    /// The waiting task; `Some` exactly while the entry is in the waiting list.
+    waker: Option<Waker>,
+    /// The position it waits for.
+    awaited: u64,
+    prev: usize,
+    next: usize,
+}
+
+impl Waiters {
+    fn new() -> Waiters {
+        Waiters {
+            entries: Vec::new(),
+            head: NIL,
+            last: NIL,
+            free: NIL,
+        }
+    }
+
+    /// Allocates an entry for a new receiver.
+    fn insert(&mut self) -> usize {
+        let entry = Entry {
+            waker: None,
+            awaited: 0,
+            prev: NIL,
+            next: NIL,
+        };
+        if self.free == NIL {
+            self.entries.push(entry);
+            self.entries.len() - 1
+        } else {
+            let id = self.free;
+            self.free = self.entries[id].next;
+            self.entries[id] = entry;
+            id
+        }
+    }
+
+    /// Frees a dropped receiver's entry, returning its waker (to drop after unlocking).
+    fn remove(&mut self, id: usize) -> Option<Waker> {
+        let waker = self.cancel(id);
+        self.entries[id].next = self.free;
+        self.free = id;
+        waker
+    }
+
+    /// Makes `id` wait for `awaited` with `waker`. Returns a waker it replaced, to drop
+    /// after unlocking.
+    fn register(&mut self, id: usize, awaited: u64, waker: &Waker) -> Option<Waker> {
+        let entry = &mut self.entries[id];
+        match &entry.waker {
+            Some(old) if entry.awaited == awaited => {
+                if old.will_wake(waker) {
+                    return None;
+                }
+                // Same place in the list, new waker.
+                entry.waker.replace(waker.clone())
+            }
+            _ => {
+                // Not waiting, or waiting for an older position: (re)join at the back, which
+                // keeps the list ordered by position.
+                let old = self.cancel(id);
+                let entry = &mut self.entries[id];
+                entry.waker = Some(waker.clone());
+                entry.awaited = awaited;
+                entry.prev = self.last;
+                entry.next = NIL;
+                match self.last {
+                    NIL => self.head = id,
+                    last => self.entries[last].next = id,
+                }
+                self.last = id;
+                old
+            }
+        }
+    }
+
+    /// Takes `id` out of the waiting list, returning its waker.
+    fn cancel(&mut self, id: usize) -> Option<Waker> {
+        let entry = &mut self.entries[id];
+        let waker = entry.waker.take()?;
+        let (prev, next) = (entry.prev, entry.next);
+        match prev {
+            NIL => self.head = next,
+            prev => self.entries[prev].next = next,
+        }
+        match next {
+            NIL => self.last = prev,
+            next => self.entries[next].prev = prev,
+        }
+        Some(waker)
+    }
+
+    /// Takes the first waiter out of the list if it waits for `upto` or an earlier position.
+    fn pop_awaiting(&mut self, upto: u64) -> Option<Waker> {
+        match self.head {
+            NIL => None,
+            head if self.entries[head].awaited <= upto => self.cancel(head),
+            _ => None,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.head == NIL
+    }
+}
+
+/// Wakers taken out under `tail`, to be woken once it is unlocked.
+struct WakeBatch {
+    wakers: [Option<Waker>; WAKE_BATCH],
+    len: usize,
+}
+
+impl WakeBatch {
+    fn new() -> WakeBatch {
+        WakeBatch {
+            wakers: [const { None }; WAKE_BATCH],
+            len: 0,
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.len == WAKE_BATCH
+    }
+
+    fn push(&mut self, waker: Waker) {
+        self.wakers[self.len] = Some(waker);
+        self.len += 1;
+    }
+
+    fn wake_all(mut self) {
+        for waker in &mut self.wakers[..self.len] {
+            if let Some(waker) = waker.take() {
+                waker.wake();
+            }
+        }
+    }
+}
+
+/// Locks `mutex`, ignoring poisoning: no panic can leave the state behind these locks
+/// inconsistent (user code runs only before anything is updated).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<T> Shared<T> {
+    /// The slot the value at `pos` lives in.
+    #[inline]
+    fn slot(&self, pos: u64) -> &Mutex<Slot<T>> {
+        let cap = self.buffer.len() as u64;
+        let index = if cap.is_power_of_two() {
+            pos & (cap - 1)
+        } else {
+            pos % cap
+        };
+        &self.buffer[index as usize]
+    }
+
+    fn capacity(&self) -> u64 {
+        self.buffer.len() as u64
+    }
+
+    /// Wakes the receivers waiting for `upto` or an earlier position, unlocking `tail`.
+    fn wake_waiters<'a>(&'a self, mut tail: MutexGuard<'a, Tail>, upto: u64) {
+        while !tail.waiters.is_empty() {
+            let mut batch = WakeBatch::new();
+            while !batch.is_full() {
+                match tail.waiters.pop_awaiting(upto) {
+                    Some(waker) => batch.push(waker),
+                    None => break,
+                }
+            }
+            let more = batch.is_full();
+            drop(tail);
+            batch.wake_all();
+            if !more {
+                return;
+            }
+            tail = lock(&self.tail);
+        }
+    }
+}
+
+/// The error [`Sender::send`] returns when there is no receiver: the value, handed back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SendError<T>(pub T);
+
+impl<T> fmt::Debug for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendError").finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Display for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("channel closed: no receiver")
+    }
+}
+
+impl<T> std::error::Error for SendError<T> {}
+
+/// Why [`Receiver::recv`] returned no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecvError {
+    /// Every sender has been dropped and every value buffered for this receiver was read.
+    Closed,
+    /// This receiver fell behind: this many values were overwritten before it read them.
+    /// The next receive returns the oldest value still held.
+    Lagged(u64),
+}
+
+impl fmt::Display for RecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecvError::Closed => f.write_str("channel closed"),
+            RecvError::Lagged(n) => write!(f, "channel lagged by {n}"),
+        }
+    }
+}
+
+impl std::error::Error for RecvError {}
+
+/// Why [`Receiver::try_recv`] returned no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryRecvError {
+    /// No new value yet; one may still be sent.
+    Empty,
+    /// Every sender has been dropped and every value buffered for this receiver was read.
+    Closed,
+    /// This receiver fell behind: this many values were overwritten before it read them.
+    /// The next receive returns the oldest value still held.
+    Lagged(u64),
+}
+
+impl fmt::Display for TryRecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryRecvError::Empty => f.write_str("channel empty"),
+            TryRecvError::Closed => f.write_str("channel closed"),
+            TryRecvError::Lagged(n) => write!(f, "channel lagged by {n}"),
+        }
+    }
+}
+
+impl std::error::Error for TryRecvError {}
+
+impl<T> Sender<T> {
+    /// Sends `value` to every current receiver, waking those that wait.
+    ///
+    /// Returns how many receivers the value was sent to. Fails, handing `value` back, if
+    /// there are none; a later [`subscribe`](Sender::subscribe) makes sends succeed again.
+    /// Never waits: if the ring is full, the oldest value is overwritten. Success does not
+    /// mean a receiver will read the value: it may be dropped first, or lag past it.
+    pub fn send(&self, value: T) -> Result<usize, SendError<T>> {
+        let shared = &*self.shared;
+        let mut tail = lock(&shared.tail);
+        let rx_cnt = tail.rx_cnt;
+        if rx_cnt == 0 {
+            return Err(SendError(value));
+        }
+        let pos = tail.pos;
+        tail.pos += 1;
+        let overwritten = {
+            let mut slot = lock(shared.slot(pos));
+            slot.pos = pos;
+            slot.rem = rx_cnt;
+            slot.value.replace(value)
+        };
+        shared.wake_waiters(tail, pos);
+        // Dropped with no lock held: its `Drop` may do anything.
+        drop(overwritten);
+        Ok(rx_cnt)
+    }
+
+    /// Creates a receiver that gets every value sent after this call (none sent before).
+    pub fn subscribe(&self) -> Receiver<T> {
+        Receiver::new(self.shared.clone())
+    }
+
+    /// How many values are buffered: sent, and not yet read by every receiver that existed
+    /// when it was sent (nor overwritten).
+    pub fn len(&self) -> usize {
+        let shared = &*self.shared;
+        let tail = lock(&shared.tail);
+        // Whether a slot is still needed goes from "no" to "yes" along the ring, from the
+        // oldest position to the newest: a receiver that still needs one value needs every
+        // later one too. So binary-search for the first one still needed.
+        let oldest = tail.pos;
+        let (mut low, mut high) = (0, shared.capacity());
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if lock(shared.slot(oldest + mid)).rem == 0 {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        (shared.capacity() - low) as usize
+    }
+
+    /// True if no value is buffered; see [`len`](Sender::len).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many receivers there are: how many a [`send`](Sender::send) would reach now.
+    pub fn receiver_count(&self) -> usize {
+        lock(&self.shared.tail).rx_cnt
+    }
+
+    /// True if `self` and `other` send on the same channel.
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Sender<T> {
+        self.shared.num_tx.fetch_add(1, Ordering::Relaxed);
+        Sender {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        if self.shared.num_tx.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let mut tail = lock(&self.shared.tail);
+            tail.closed = true;
+            self.shared.wake_waiters(tail, u64::MAX);
+        }
+    }
+}
+
+impl<T> Receiver<T> {
+    /// A receiver that starts at the current tail: it gets only values sent from now on.
+    fn new(shared: Arc<Shared<T>>) -> Receiver<T> {
+        let mut tail = lock(&shared.tail);
+        tail.rx_cnt = tail
+            .rx_cnt
+            .checked_add(1)
+            .expect("too many broadcast receivers");
+        let id = tail.waiters.insert();
+        let next = tail.pos;
+        drop(tail);
+        Receiver { shared, next, id }
+    }
+
+    /// Creates a receiver of the same channel that gets every value sent after this call,
+    /// but none of those this receiver has not read yet.
+    pub fn resubscribe(&self) -> Receiver<T> {
+        Receiver::new(self.shared.clone())
+    }
+
+    /// How many values this receiver has yet to read: those sent since its last read,
+    /// including any already overwritten.
+    pub fn len(&self) -> usize {
+        (lock(&self.shared.tail).pos - self.next) as usize
+    }
+
+    /// True if this receiver has read every value sent so far.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True once every sender has been dropped. Values may still be buffered for this
+    /// receiver: it gets them before [`RecvError::Closed`].
+    pub fn is_closed(&self) -> bool {
+        self.shared.num_tx.load(Ordering::Acquire) == 0
+    }
+
+    /// True if `self` and `other` receive from the same channel.
+    pub fn same_channel(&self, other: &Receiver<T>) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// Stops waiting: unlinks this receiver's waiter entry and drops its waker.
+    fn cancel_wait(&self) {
+        let waker = lock(&self.shared.tail).waiters.cancel(self.id);
+        drop(waker);
+    }
+}
+
+impl<T: Clone> Receiver<T> {
+    /// Receives the next value, waiting for it if need be.
+    ///
+    /// Returns [`RecvError::Lagged`]`(n)` if `n` values this receiver had not read yet were
+    /// overwritten; the next call returns the oldest value still held. Returns
+    /// [`RecvError::Closed`] once every sender has been dropped and every value buffered
+    /// for this receiver was read.
+    ///
+    /// Cancellation-safe: dropping the future before it completes loses no value; the next
+    /// call gets it.
+    pub async fn recv(&mut self) -> Result<T, RecvError> {
+        Recv {
+            receiver: self,
+            waiting: false,
+        }
+        .await
+    }
+
+    /// Receives the next value if there is one, without waiting.
+    ///
+    /// [`TryRecvError::Empty`] if none was sent yet; otherwise as for
+    /// [`recv`](Receiver::recv).
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        self.recv_inner(None)
+    }
+
+    /// The next value, or why there is none; registers `waker` if it is `Empty`.
+    fn recv_inner(&mut self, waker: Option<&Waker>) -> Result<T, TryRecvError> {
+        let Receiver { shared, next, id } = self;
+        let slot = lock(shared.slot(*next));
+        if slot.pos == *next {
+            return Ok(read(slot, next));
+        }
+        drop(slot);
+
+        // Not there: nothing new, closed, or overwritten. Only `tail` can tell; relock the
+        // slot under it (lock order), as a send may have written it in between.
+        let mut tail = lock(&shared.tail);
+        let slot = lock(shared.slot(*next));
+        if slot.pos == *next {
+            drop(tail);
+            return Ok(read(slot, next));
+        }
+        drop(slot);
+
+        if *next == tail.pos {
+            if tail.closed {
+                return Err(TryRecvError::Closed);
+            }
+            if let Some(waker) = waker {
+                let replaced = tail.waiters.register(*id, *next, waker);
+                drop(tail);
+                drop(replaced);
+            }
+            return Err(TryRecvError::Empty);
+        }
+
+        // `next` was sent (it is below `tail.pos`) but its slot has since been written again:
+        // overwritten. So `tail.pos > next + capacity`, and the oldest value held is at
+        // `tail.pos - capacity`. The skipped positions were all overwritten, so there is no
+        // `rem` to give back.
+        let oldest = tail.pos - shared.capacity();
+        drop(tail);
+        debug_assert!(oldest > *next);
+        let missed = oldest - *next;
+        *next = oldest;
+        Err(TryRecvError::Lagged(missed))
+    }
+}
+
+/// Reads the value at `*next` from its locked slot and advances `*next`, moving the value
+/// out if this is the last receiver that needs it.
+fn read<T: Clone>(mut slot: MutexGuard<'_, Slot<T>>, next: &mut u64) -> T {
+    debug_assert_eq!(slot.pos, *next);
+    // Clone (or take) before updating anything: a panicking `clone` changes nothing.
+    let value = if slot.rem == 1 {
+        slot.value.take()
+    } else {
+        slot.value.clone()
+    };
+    let value = value.expect("a value stays in its slot until every receiver read it");
+    slot.rem -= 1;
+    drop(slot);
+    *next += 1;
+    value
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        let shared = &*self.shared;
+        let (until, waker) = {
+            let mut tail = lock(&shared.tail);
+            tail.rx_cnt -= 1;
+            (tail.pos, tail.waiters.remove(self.id))
+        };
+        drop(waker);
+        // Give back this receiver's share of every value it had not read yet, so they are
+        // dropped as soon as every other receiver has read them. Values sent from here on
+        // do not count this receiver; those older than the ring were overwritten.
+        let start = self.next.max(until.saturating_sub(shared.capacity()));
+        for pos in start..until {
+            let mut slot = lock(shared.slot(pos));
+            if slot.pos != pos {
+                continue; // overwritten meanwhile
+            }
+            slot.rem -= 1;
+            let released = if slot.rem == 0 {
+                slot.value.take()
+            } else {
+                None
+            };
+            drop(slot);
+            drop(released);
+        }
+    }
+}
+
+/// The future of [`Receiver::recv`].
+struct Recv<'a, T> {
+    receiver: &'a mut Receiver<T>,
+    /// The last poll registered the waker: dropping must unregister it.
+    waiting: bool,
+}
+
+impl<T: Clone> Future for Recv<'_, T> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let coop = ready!(coop::poll_proceed(cx));
+        let result = match this.receiver.recv_inner(Some(cx.waker())) {
+            Ok(value) => Ok(value),
+            Err(TryRecvError::Empty) => {
+                this.waiting = true;
+                return Poll::Pending;
+            }
+            Err(TryRecvError::Closed) => Err(RecvError::Closed),
+            Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
+        };
+        // If our entry is still in the waiting list, the send (or close) that made us ready
+        // is still waking its batches and will take it out.
+        this.waiting = false;
+        coop.made_progress();
+        Poll::Ready(result)
+    }
+}
+
+impl<T> Drop for Recv<'_, T> {
+    fn drop(&mut self) {
+        if self.waiting {
+            self.receiver.cancel_wait();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("capacity", &self.shared.buffer.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("capacity", &self.shared.buffer.len())
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::Arc as StdArc;
+    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+    use std::task::Wake;
+
+    /// A waker that counts its wake-ups.
+    struct CountingWaker(StdAtomicUsize);
+
+    impl CountingWaker {
+        fn new() -> (StdArc<CountingWaker>, Waker) {
+            let counter = StdArc::new(CountingWaker(StdAtomicUsize::new(0)));
+            let waker = Waker::from(counter.clone());
+            (counter, waker)
+        }
+
+        fn wakes(&self) -> usize {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    impl Wake for CountingWaker {
+        fn wake(self: StdArc<Self>) {
+            self.wake_by_ref();
+        }
+
+        fn wake_by_ref(self: &StdArc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A cloneable value whose last clone counts a drop.
+    #[derive(Clone, Debug)]
+    struct Tracked(#[allow(dead_code)] StdArc<DropCount>);
+
+    #[derive(Debug)]
+    struct DropCount(StdArc<StdAtomicUsize>);
+
+    impl Drop for DropCount {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn tracked(counter: &StdArc<StdAtomicUsize>) -> Tracked {
+        Tracked(StdArc::new(DropCount(counter.clone())))
+    }
+
+    fn drops(counter: &StdAtomicUsize) -> usize {
+        counter.load(Ordering::SeqCst)
+    }
+
+    /// Polls one `recv` of `rx` with `waker`, dropping the future afterwards.
+    fn poll_recv<T: Clone>(rx: &mut Receiver<T>, waker: &Waker) -> Poll<Result<T, RecvError>> {
+        let mut fut = std::pin::pin!(rx.recv());
+        fut.as_mut().poll(&mut Context::from_waker(waker))
+    }
+
+    fn entries<T>(tx: &Sender<T>) -> usize {
+        lock(&tx.shared.tail).waiters.entries.len()
+    }
+
+    fn waiting_count<T>(tx: &Sender<T>) -> usize {
+        let tail = lock(&tx.shared.tail);
+        tail.waiters
+            .entries
+            .iter()
+            .filter(|entry| entry.waker.is_some())
+            .count()
+    }
+
+    #[test]
+    fn every_receiver_gets_every_value_in_order() {
+        let (tx, mut rx1) = channel(8);
+        let mut rx2 = tx.subscribe();
+        for n in 0..5 {
+            assert_eq!(tx.send(n), Ok(2));
+        }
+        for n in 0..5 {
+            assert_eq!(rx1.try_recv(), Ok(n));
+        }
+        assert_eq!(rx1.try_recv(), Err(TryRecvError::Empty));
+        for n in 0..5 {
+            assert_eq!(rx2.try_recv(), Ok(n));
+        }
+        assert_eq!(rx2.try_recv(), Err(TryRecvError::Empty));
+    }
+
+    #[test]
+    #[should_panic(expected = "capacity cannot be zero")]
+    fn zero_capacity_panics() {
+        let _ = channel::<u8>(0);
+    }
+
+    #[test]
+    fn lag_is_exact_for_any_capacity() {
+        for cap in 1..=9u64 {
+            for sent in 0..30u64 {
+                let (tx, mut rx) = channel(cap as usize);
+                for n in 0..sent {
+                    tx.send(n).unwrap();
+                }
+                assert_eq!(rx.len() as u64, sent);
+                let mut first = 0;
+                if sent > cap {
+                    assert_eq!(rx.try_recv(), Err(TryRecvError::Lagged(sent - cap)));
+                    first = sent - cap;
+                }
+                for n in first..sent {
+                    assert_eq!(rx.try_recv(), Ok(n), "cap {cap}, sent {sent}");
+                }
+                assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+                assert!(rx.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn lag_after_partial_reads() {
+        let (tx, mut rx) = channel(3);
+        for n in 0..3 {
+            tx.send(n).unwrap();
+        }
+        assert_eq!(rx.try_recv(), Ok(0));
+        for n in 3..8 {
+            tx.send(n).unwrap();
+        }
+        // Holds 5, 6, 7: 1 to 4 were missed.
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Lagged(4)));
+        assert_eq!(rx.try_recv(), Ok(5));
+        tx.send(8).unwrap();
+        assert_eq!(rx.try_recv(), Ok(6));
+        assert_eq!(rx.try_recv(), Ok(7));
+        assert_eq!(rx.try_recv(), Ok(8));
+    }
+
+    #[test]
+    fn closed_only_after_draining() {
+        let (tx, mut rx) = channel(4);
+        let tx2 = tx.clone();
+        tx.send(1).unwrap();
+        tx2.send(2).unwrap();
+        drop(tx);
+        assert!(!rx.is_closed());
+        assert_eq!(rx.try_recv(), Ok(1));
+        drop(tx2);
+        assert!(rx.is_closed());
+        assert_eq!(rx.try_recv(), Ok(2));
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+        assert_eq!(
+            poll_recv(&mut rx, Waker::noop()),
+            Poll::Ready(Err(RecvError::Closed))
+        );
+        // A receiver made after the close sees it at once.
+        let mut late = rx.resubscribe();
+        assert_eq!(late.try_recv(), Err(TryRecvError::Closed));
+    }
+
+    #[test]
+    fn lagged_then_closed() {
+        let (tx, mut rx) = channel(1);
+        tx.send(1).unwrap();
+        tx.send(2).unwrap();
+        drop(tx);
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Lagged(1)));
+        assert_eq!(rx.try_recv(), Ok(2));
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    }
+
+    #[test]
+    fn send_without_receivers_returns_the_value() {
+        let (tx, rx) = channel(2);
+        drop(rx);
+        assert_eq!(tx.receiver_count(), 0);
+        let err = tx.send(String::from("back")).unwrap_err();
+        assert_eq!(err.0, "back");
+        let mut rx = tx.subscribe();
+        assert_eq!(tx.send(String::from("there")), Ok(1));
+        assert_eq!(rx.try_recv().as_deref(), Ok("there"));
+    }
+
+    #[test]
+    fn subscribers_see_only_later_values() {
+        let (tx, mut rx) = channel(4);
+        tx.send(1).unwrap();
+        let mut sub = tx.subscribe();
+        let mut resub = rx.resubscribe();
+        assert_eq!(sub.try_recv(), Err(TryRecvError::Empty));
+        assert_eq!(resub.try_recv(), Err(TryRecvError::Empty));
+        tx.send(2).unwrap();
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert_eq!(rx.try_recv(), Ok(2));
+        assert_eq!(sub.try_recv(), Ok(2));
+        assert_eq!(resub.try_recv(), Ok(2));
+        assert!(sub.same_channel(&resub));
+        assert!(tx.same_channel(&tx.clone()));
+        let (other, _other_rx) = channel::<i32>(1);
+        assert!(!tx.same_channel(&other));
+    }
+
+    #[test]
+    fn send_wakes_only_the_receivers_that_wait() {
+        let (tx, mut waiting_rx) = channel(4);
+        let mut idle_rx = tx.subscribe();
+        let (waiting, waiting_waker) = CountingWaker::new();
+        let (idle, idle_waker) = CountingWaker::new();
+
+        let mut fut = Box::pin(waiting_rx.recv());
+        let mut cx = Context::from_waker(&waiting_waker);
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+        assert!(
+            fut.as_mut().poll(&mut cx).is_pending(),
+            "same waker, still pending"
+        );
+        assert_eq!(waiting_count(&tx), 1);
+
+        tx.send(7).unwrap();
+        assert_eq!(waiting.wakes(), 1);
+        assert_eq!(idle.wakes(), 0);
+        assert_eq!(waiting_count(&tx), 0);
+        assert_eq!(fut.as_mut().poll(&mut cx), Poll::Ready(Ok(7)));
+        drop(fut);
+
+        // A second send wakes nobody: nobody waits.
+        tx.send(8).unwrap();
+        assert_eq!(waiting.wakes(), 1);
+        assert_eq!(poll_recv(&mut idle_rx, &idle_waker), Poll::Ready(Ok(7)));
+        assert_eq!(idle.wakes(), 0);
+    }
+
+    #[test]
+    fn replaced_waker_is_the_one_woken() {
+        let (tx, mut rx) = channel(1);
+        let (first, first_waker) = CountingWaker::new();
+        let (second, second_waker) = CountingWaker::new();
+        let mut fut = Box::pin(rx.recv());
+        assert!(
+            fut.as_mut()
+                .poll(&mut Context::from_waker(&first_waker))
+                .is_pending()
+        );
+        assert!(
+            fut.as_mut()
+                .poll(&mut Context::from_waker(&second_waker))
+                .is_pending()
+        );
+        tx.send(()).unwrap();
+        assert_eq!(first.wakes(), 0);
+        assert_eq!(second.wakes(), 1);
+        // The first waker was released when it was replaced.
+        assert_eq!(StdArc::strong_count(&first), 2);
+    }
+
+    #[test]
+    fn dropped_pending_recv_releases_its_waker_and_loses_nothing() {
+        let (tx, mut rx) = channel(2);
+        let (counter, waker) = CountingWaker::new();
+        assert!(poll_recv(&mut rx, &waker).is_pending());
+        assert_eq!(StdArc::strong_count(&counter), 2, "only ours and `waker`");
+        assert_eq!(waiting_count(&tx), 0);
+        tx.send(5).unwrap();
+        assert_eq!(counter.wakes(), 0, "nobody waits any more");
+        assert_eq!(poll_recv(&mut rx, &waker), Poll::Ready(Ok(5)));
+    }
+
+    #[test]
+    fn close_wakes_every_waiter() {
+        let (tx, rx) = channel::<u8>(1);
+        let (counter, waker) = CountingWaker::new();
+        let mut receivers: Vec<_> = (0..3).map(|_| rx.resubscribe()).collect();
+        let mut futs: Vec<_> = receivers.iter_mut().map(|rx| Box::pin(rx.recv())).collect();
+        for fut in &mut futs {
+            assert!(
+                fut.as_mut()
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_pending()
+            );
+        }
+        drop(tx);
+        assert_eq!(counter.wakes(), 3);
+        for fut in &mut futs {
+            let got = fut.as_mut().poll(&mut Context::from_waker(&waker));
+            assert_eq!(got, Poll::Ready(Err(RecvError::Closed)));
+        }
+    }
+
+    #[test]
+    fn more_waiters_than_a_batch_are_all_woken() {
+        let n = WAKE_BATCH * 3 + 5;
+        let (tx, rx) = channel(1);
+        let (counter, waker) = CountingWaker::new();
+        let mut receivers: Vec<_> = (0..n).map(|_| rx.resubscribe()).collect();
+        let mut futs: Vec<_> = receivers.iter_mut().map(|rx| Box::pin(rx.recv())).collect();
+        for fut in &mut futs {
+            assert!(
+                fut.as_mut()
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_pending()
+            );
+        }
+        assert_eq!(waiting_count(&tx), n);
+        assert_eq!(tx.send(1), Ok(n + 1));
+        assert_eq!(counter.wakes(), n);
+        assert_eq!(waiting_count(&tx), 0);
+        for fut in &mut futs {
+            assert_eq!(
+                fut.as_mut().poll(&mut Context::from_waker(&waker)),
+                Poll::Ready(Ok(1))
+            );
+        }
+        drop(futs);
+        drop(receivers);
+        assert_eq!(
+            StdArc::strong_count(&counter),
+            2,
+            "every waker was released"
+        );
+    }
+
+    #[test]
+    fn waiter_list_stays_ordered_by_position() {
+        let (a_count, a_waker) = CountingWaker::new();
+        let (b_count, b_waker) = CountingWaker::new();
+        let mut w = Waiters::new();
+        let a = w.insert();
+        let b = w.insert();
+        assert!(w.register(a, 0, &a_waker).is_none());
+        assert!(w.register(b, 0, &b_waker).is_none());
+        // Same position again: at most the waker is replaced (`will_wake` decides; under Miri
+        // a clone may not compare equal), the place in the list is kept.
+        drop(w.register(a, 0, &a_waker));
+        assert_eq!((w.head, w.last), (a, b));
+        // `a` read 0 while still listed (as during a send's later batch) and now waits for
+        // 1: it moves behind `b`, which still waits for 0.
+        assert!(
+            w.register(a, 1, &a_waker).is_some(),
+            "the old registration goes"
+        );
+        assert_eq!((w.head, w.last), (b, a));
+        // A send for 0 takes `b` only; one for 1 takes `a`.
+        w.pop_awaiting(0).unwrap().wake();
+        assert!(w.pop_awaiting(0).is_none());
+        assert_eq!((a_count.wakes(), b_count.wakes()), (0, 1));
+        w.pop_awaiting(1).unwrap().wake();
+        assert_eq!((a_count.wakes(), b_count.wakes()), (1, 1));
+        assert!(w.is_empty());
+
+        // Cancelling from the middle keeps the links right.
+        let c = w.insert();
+        for id in [a, b, c] {
+            w.register(id, 2, &a_waker);
+        }
+        assert!(w.remove(b).is_some());
+        assert_eq!((w.head, w.last), (a, c));
+        assert_eq!((w.entries[a].next, w.entries[c].prev), (c, a));
+        assert_eq!(w.insert(), b, "the freed entry is reused");
+        assert!(w.cancel(c).is_some());
+        assert!(w.cancel(c).is_none());
+        assert_eq!((w.head, w.last), (a, a));
+    }
+
+    #[test]
+    fn waiter_entries_are_reused() {
+        let (tx, rx) = channel::<u8>(1);
+        for _ in 0..100 {
+            let a = tx.subscribe();
+            let b = rx.resubscribe();
+            drop((a, b));
+        }
+        assert_eq!(entries(&tx), 3, "rx plus two at a time");
+        assert_eq!(tx.receiver_count(), 1);
+    }
+
+    #[test]
+    fn values_drop_once_every_receiver_read_them() {
+        let counter = StdArc::new(StdAtomicUsize::new(0));
+        let (tx, mut rx1) = channel(4);
+        let mut rx2 = tx.subscribe();
+        tx.send(tracked(&counter)).unwrap();
+        let a = rx1.try_recv().unwrap();
+        drop(a);
+        assert_eq!(drops(&counter), 0, "rx2 still needs it");
+        let b = rx2.try_recv().unwrap();
+        assert_eq!(drops(&counter), 0, "moved out to rx2, not dropped");
+        drop(b);
+        assert_eq!(drops(&counter), 1, "the ring kept no copy");
+        assert!(tx.is_empty());
+    }
+
+    #[test]
+    fn overwritten_values_drop() {
+        let counter = StdArc::new(StdAtomicUsize::new(0));
+        let (tx, rx) = channel(2);
+        for _ in 0..5 {
+            tx.send(tracked(&counter)).unwrap();
+        }
+        assert_eq!(drops(&counter), 3);
+        drop(tx);
+        assert_eq!(drops(&counter), 3, "the receiver may still read two");
+        drop(rx);
+        assert_eq!(drops(&counter), 5);
+    }
+
+    #[test]
+    fn dropped_receiver_releases_its_share() {
+        let counter = StdArc::new(StdAtomicUsize::new(0));
+        let (tx, mut rx1) = channel(8);
+        let rx2 = tx.subscribe();
+        for _ in 0..3 {
+            tx.send(tracked(&counter)).unwrap();
+        }
+        drop(rx1.try_recv().unwrap());
+        assert_eq!(drops(&counter), 0);
+        drop(rx2);
+        assert_eq!(drops(&counter), 1, "the value rx1 read is no longer needed");
+        assert_eq!(tx.len(), 2);
+        drop(rx1);
+        assert_eq!(drops(&counter), 3);
+        assert!(tx.is_empty());
+    }
+
+    #[test]
+    fn lagged_receiver_drop_keeps_counts_exact() {
+        let counter = StdArc::new(StdAtomicUsize::new(0));
+        let (tx, mut fast) = channel(3);
+        let slow = tx.subscribe();
+        for _ in 0..7 {
+            tx.send(tracked(&counter)).unwrap();
+            drop(fast.try_recv().unwrap());
+        }
+        // `slow` lags; the ring holds the last three for it.
+        assert_eq!(drops(&counter), 4);
+        assert_eq!(tx.len(), 3);
+        drop(slow);
+        assert_eq!(drops(&counter), 7);
+        assert_eq!(tx.len(), 0);
+    }
+
+    #[test]
+    fn sender_len_counts_values_someone_still_needs() {
+        let (tx, mut rx1) = channel(5);
+        assert!(tx.is_empty());
+        let mut rx2 = tx.subscribe();
+        for n in 0..3 {
+            tx.send(n).unwrap();
+        }
+        assert_eq!(tx.len(), 3);
+        rx1.try_recv().unwrap();
+        assert_eq!(tx.len(), 3);
+        rx2.try_recv().unwrap();
+        assert_eq!(tx.len(), 2);
+        for n in 3..9 {
+            tx.send(n).unwrap();
+        }
+        assert_eq!(tx.len(), 5, "full");
+        assert_eq!(rx1.try_recv(), Err(TryRecvError::Lagged(3)));
+        assert_eq!(rx2.try_recv(), Err(TryRecvError::Lagged(3)));
+        for n in 4..9 {
+            assert_eq!(tx.len(), 9 - n);
+            assert_eq!(rx1.try_recv(), Ok(n));
+            assert_eq!(rx2.try_recv(), Ok(n));
+        }
+        assert_eq!(tx.len(), 0);
+        assert_eq!(rx1.len(), 0);
+    }
+
+    #[test]
+    fn panicking_clone_leaves_the_channel_usable() {
+        #[derive(Debug, PartialEq)]
+        struct Fragile(u32);
+        impl Clone for Fragile {
+            fn clone(&self) -> Fragile {
+                assert!(self.0 != 13, "unlucky");
+                Fragile(self.0)
+            }
+        }
+        let (tx, mut rx1) = channel(4);
+        let mut rx2 = tx.subscribe();
+        tx.send(Fragile(13)).unwrap();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rx1.try_recv()));
+        assert!(caught.is_err());
+        assert_eq!(rx1.len(), 1, "the failed read consumed nothing");
+        tx.send(Fragile(1)).unwrap();
+        drop(rx1);
+        // rx2 is now the last reader of 13: it is moved out, not cloned.
+        assert_eq!(rx2.try_recv(), Ok(Fragile(13)));
+        assert_eq!(rx2.try_recv(), Ok(Fragile(1)));
+        assert_eq!(rx2.try_recv(), Err(TryRecvError::Empty));
+    }
+
+    #[test]
+    fn ready_recv_spends_budget() {
+        coop::budget(|| {
+            let (counter, waker) = CountingWaker::new();
+            let mut cx = Context::from_waker(&waker);
+            for _ in 1..coop::INITIAL {
+                match coop::poll_proceed(&mut cx) {
+                    Poll::Ready(unit) => unit.made_progress(),
+                    Poll::Pending => panic!("budget left"),
+                }
+            }
+            let (tx, mut rx) = channel(4);
+            assert!(poll_recv(&mut rx, &waker).is_pending());
+            assert!(coop::has_budget_remaining(), "Pending refunds the unit");
+            tx.send(1).unwrap();
+            tx.send(2).unwrap();
+            assert_eq!(poll_recv(&mut rx, &waker), Poll::Ready(Ok(1)));
+            assert!(!coop::has_budget_remaining());
+            assert!(poll_recv(&mut rx, &waker).is_pending(), "out of budget");
+            assert_eq!(counter.wakes(), 1, "asked to be polled again");
+            assert_eq!(rx.try_recv(), Ok(2), "the value is still there");
+        });
+    }
+
+    #[test]
+    fn halves_are_send_and_sync() {
+        fn is_send_sync<T: Send + Sync>() {}
+        is_send_sync::<Sender<std::cell::Cell<u8>>>();
+        is_send_sync::<Receiver<std::cell::Cell<u8>>>();
+        is_send_sync::<SendError<u8>>();
+        is_send_sync::<RecvError>();
+        is_send_sync::<TryRecvError>();
+    }
+
+    #[test]
+    fn across_threads() {
+        /// Parks this thread until woken, polling `fut` in between.
+        fn block_on<F: Future>(fut: F) -> F::Output {
+            struct Unpark(std::thread::Thread);
+            impl Wake for Unpark {
+                fn wake(self: StdArc<Self>) {
+                    self.0.unpark();
+                }
+            }
+            let waker = Waker::from(StdArc::new(Unpark(std::thread::current())));
+            let mut fut = std::pin::pin!(fut);
+            loop {
+                if let Poll::Ready(out) = fut.as_mut().poll(&mut Context::from_waker(&waker)) {
+                    return out;
+                }
+                std::thread::park();
+            }
+        }
+
+        let rounds = if cfg!(miri) { 20 } else { 500 };
+        let (tx, rx) = channel(4);
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let mut rx = rx.resubscribe();
+                std::thread::spawn(move || {
+                    let mut expected = 0;
+                    loop {
+                        match block_on(rx.recv()) {
+                            Ok(n) => {
+                                assert_eq!(n, expected);
+                                expected += 1;
+                            }
+                            Err(RecvError::Lagged(missed)) => expected += missed,
+                            Err(RecvError::Closed) => return expected,
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(rx);
+        for n in 0..rounds {
+            tx.send(n).unwrap();
+            if n % 3 == 0 {
+                std::thread::yield_now();
+            }
+        }
+        drop(tx);
+        for thread in threads {
+            assert_eq!(thread.join().unwrap(), rounds);
+        }
+    }
+
+    #[test]
+    fn debug_and_display() {
+        let (tx, rx) = channel::<u8>(3);
+        assert_eq!(format!("{tx:?}"), "Sender { capacity: 3, .. }");
+        assert_eq!(
+            format!("{rx:?}"),
+            "Receiver { capacity: 3, closed: false, .. }"
+        );
+        struct NoDebug;
+        assert_eq!(format!("{:?}", SendError(NoDebug)), "SendError { .. }");
+        assert!(SendError(()).to_string().contains("closed"));
+        assert_eq!(RecvError::Lagged(3).to_string(), "channel lagged by 3");
+        assert_eq!(RecvError::Closed.to_string(), "channel closed");
+        assert_eq!(TryRecvError::Empty.to_string(), "channel empty");
+        assert_eq!(TryRecvError::Lagged(1).to_string(), "channel lagged by 1");
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! Model-checked races (`RUSTFLAGS="--cfg loom" cargo test --release --lib loom`).
+    //!
+    //! `block_on` parks the thread on `Pending` and only resumes on a wake-up, so a lost
+    //! wake-up shows up as a deadlock that loom reports.
+    use super::*;
+    use loom::thread;
+
+    /// Polls `fut` on this loom thread, parking between polls until a waker unparks it.
+    fn block_on<F: Future>(fut: F) -> F::Output {
+        struct Unpark(thread::Thread);
+        impl std::task::Wake for Unpark {
+            fn wake(self: std::sync::Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = Waker::from(std::sync::Arc::new(Unpark(thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = std::pin::pin!(fut);
+        loop {
+            if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+                return out;
+            }
+            thread::park();
+        }
+    }
+
+    /// A cloneable value; dropping its last clone counts one drop.
+    #[derive(Clone)]
+    struct Tracked(#[allow(dead_code)] std::sync::Arc<Count>);
+
+    struct Count(Arc<AtomicUsize>);
+
+    impl Drop for Count {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn tracked() -> (Tracked, Arc<AtomicUsize>) {
+        let drops = Arc::new(AtomicUsize::new(0));
+        (Tracked(std::sync::Arc::new(Count(drops.clone()))), drops)
+    }
+
+    /// A waker that counts its wake-ups (std `Arc`, as `Wake` wants; loom counter).
+    struct CountingWaker(AtomicUsize);
+
+    impl std::task::Wake for CountingWaker {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.wake_by_ref();
+        }
+
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn send_races_recv_registration() {
+        loom::model(|| {
+            let (tx, mut rx) = channel(1);
+            let sender = thread::spawn(move || {
+                assert_eq!(tx.send(1), Ok(1));
+                assert_eq!(tx.send(2), Ok(1));
+            });
+            // Either value may have been overwritten by the time we look, never both.
+            match block_on(rx.recv()) {
+                Ok(1) => assert_eq!(block_on(rx.recv()), Ok(2)),
+                Err(RecvError::Lagged(1)) => assert_eq!(block_on(rx.recv()), Ok(2)),
+                other => panic!("unexpected {other:?}"),
+            }
+            assert_eq!(block_on(rx.recv()), Err(RecvError::Closed));
+            sender.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn close_races_recv_registration() {
+        loom::model(|| {
+            let (tx, mut rx) = channel::<u8>(1);
+            let sender = thread::spawn(move || drop(tx));
+            assert_eq!(block_on(rx.recv()), Err(RecvError::Closed));
+            sender.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn one_send_wakes_two_waiting_receivers() {
+        loom::model(|| {
+            let (tx, mut rx1) = channel(1);
+            let mut rx2 = tx.subscribe();
+            let other = thread::spawn(move || block_on(rx2.recv()));
+            let sender = thread::spawn(move || tx.send(7).unwrap());
+            assert_eq!(block_on(rx1.recv()), Ok(7));
+            assert_eq!(other.join().unwrap(), Ok(7));
+            assert_eq!(sender.join().unwrap(), 2);
+        });
+    }
+
+    #[test]
+    fn cancelled_recv_races_send() {
+        loom::model(|| {
+            let (tx, mut rx) = channel(1);
+            let counter = std::sync::Arc::new(CountingWaker(AtomicUsize::new(0)));
+            let waker = Waker::from(counter.clone());
+            let sender = thread::spawn(move || {
+                tx.send(3).unwrap();
+                tx
+            });
+            let first = {
+                let mut fut = std::pin::pin!(rx.recv());
+                fut.as_mut().poll(&mut Context::from_waker(&waker))
+            };
+            let tx = sender.join().unwrap();
+            match first {
+                Poll::Ready(got) => assert_eq!(got, Ok(3)),
+                // Cancelled: the value is still there for the next receive.
+                Poll::Pending => assert_eq!(rx.try_recv(), Ok(3)),
+            }
+            // The waker was either woken and dropped by the send, or dropped by the
+            // cancellation: nobody keeps it.
+            assert_eq!(std::sync::Arc::strong_count(&counter), 2);
+            drop(tx);
+        });
+    }
+
+    #[test]
+    fn read_races_receiver_drop() {
+        loom::model(|| {
+            let (value, drops) = tracked();
+            let (tx, mut rx1) = channel(2);
+            let rx2 = tx.subscribe();
+            tx.send(value).unwrap();
+            let dropper = thread::spawn(move || drop(rx2));
+            let got = rx1.try_recv().ok().expect("sent before");
+            dropper.join().unwrap();
+            assert_eq!(drops.load(Ordering::SeqCst), 0);
+            drop(got);
+            // The ring kept no copy, though the sender still lives.
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+            drop(tx);
+        });
+    }
+
+    #[test]
+    fn send_races_last_receiver_drop() {
+        loom::model(|| {
+            let (value, drops) = tracked();
+            let (tx, rx) = channel(1);
+            let sender = thread::spawn(move || {
+                // On failure the value comes back and is dropped here.
+                let _back = tx.send(value).err();
+                tx
+            });
+            drop(rx);
+            let tx = sender.join().unwrap();
+            // Sent or not, nobody needs it any more.
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+            drop(tx);
+        });
+    }
+}
