@@ -118,10 +118,23 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     }
 
     /// Drops the future (with this task's id current), catching a panicking destructor.
+    ///
+    /// The future is dropped where it lies: it was pinned there, and a future may hold
+    /// pointers into itself (an `async fn` awaiting a borrow of its own local), so moving it
+    /// out before dropping it would leave those pointing at the vacated cell.
     fn drop_future(&self) -> Result<(), JoinError> {
-        let stage = self.take_stage();
         context::with_task_id(self.cell().header.id, || {
-            catch_unwind(AssertUnwindSafe(move || drop(stage))).map_err(JoinError::Panic)
+            self.cell().stage.with_mut(|ptr| {
+                // SAFETY: the caller has exclusive access to the stage (it owns RUNNING), which
+                // holds the pinned future. `drop_in_place` runs its destructor in place; even
+                // if that panics, unwinding drops the rest, so the slot is dead either way and
+                // is overwritten with `Consumed` without dropping it again.
+                let dropped =
+                    catch_unwind(AssertUnwindSafe(|| unsafe { std::ptr::drop_in_place(ptr) }));
+                // SAFETY: as above; the slot's old value was dropped just now.
+                unsafe { std::ptr::write(ptr, Stage::Consumed) };
+                dropped.map_err(JoinError::Panic)
+            })
         })
     }
 

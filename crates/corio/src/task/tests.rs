@@ -144,6 +144,85 @@ fn abort_idle_task_drops_future() {
     ));
 }
 
+/// A pinned future that remembers where it was polled and checks, when dropped, that it is
+/// still there: `Pin` promises a polled future is dropped in place, and `async fn`s that
+/// borrow their own locals across an `.await` rely on it.
+struct DroppedInPlace {
+    polled_at: usize,
+    dropped_in_place: Arc<AtomicUsize>,
+    _pinned: std::marker::PhantomPinned,
+}
+
+impl Future for DroppedInPlace {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        let addr = &*self as *const Self as usize;
+        // SAFETY: only a plain field is written; nothing is moved out of the pinned value.
+        unsafe { self.get_unchecked_mut().polled_at = addr };
+        Poll::Pending
+    }
+}
+
+impl Drop for DroppedInPlace {
+    fn drop(&mut self) {
+        if self.polled_at == self as *const Self as usize {
+            self.dropped_in_place.fetch_add(1, SeqCst);
+        }
+    }
+}
+
+#[test]
+fn an_aborted_future_is_dropped_where_it_was_pinned() {
+    let sched = TestScheduler::new();
+    let in_place = counter();
+    let mut join = TestScheduler::spawn(
+        &sched,
+        DroppedInPlace {
+            polled_at: 0,
+            dropped_in_place: in_place.clone(),
+            _pinned: std::marker::PhantomPinned,
+        },
+    );
+    sched.run_until_idle();
+    join.abort();
+    sched.run_until_idle();
+    assert!(join_err(poll_join(&mut join)).is_cancelled());
+    assert_eq!(
+        in_place.load(SeqCst),
+        1,
+        "the future was moved before its drop"
+    );
+}
+
+#[test]
+fn an_aborted_async_fn_borrowing_its_own_local_drops_cleanly() {
+    // The shape that crashed the chat example: the suspended `.await` holds `&mut buffer`,
+    // a local of the same future. Dropping a moved copy reads through a dangling borrow
+    // (Miri reports it; natively it corrupted memory).
+    struct Borrower<'a>(&'a mut Vec<u32>, Arc<AtomicUsize>);
+    impl Drop for Borrower<'_> {
+        fn drop(&mut self) {
+            self.0.push(1);
+            self.1.fetch_add(self.0.len(), SeqCst);
+        }
+    }
+    let sched = TestScheduler::new();
+    let seen = counter();
+    let s = seen.clone();
+    let mut join = TestScheduler::spawn(&sched, async move {
+        let mut buffer = vec![7, 8, 9];
+        let borrower = Borrower(&mut buffer, s);
+        std::future::pending::<()>().await;
+        drop(borrower);
+    });
+    sched.run_until_idle();
+    join.abort();
+    sched.run_until_idle();
+    assert!(join_err(poll_join(&mut join)).is_cancelled());
+    assert_eq!(seen.load(SeqCst), 4, "the borrow saw the live buffer");
+}
+
 #[test]
 fn abort_before_first_poll() {
     let sched = TestScheduler::new();
