@@ -62,12 +62,32 @@ impl<T: AsRawFd> Source<T> {
             .poll_io(cx, direction, || retry_interrupted(|| op(io)))
     }
 
-    /// `read` when readable; the `AsyncRead` of every stream socket type.
+    /// Runs a stream transfer of up to `len` bytes when ready in `direction`; a transfer
+    /// shorter than asked means the kernel buffer was drained (reads) or filled (writes),
+    /// so readiness is cleared without a `WouldBlock` round trip.
+    fn poll_transfer(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        len: usize,
+        mut op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let io = self.get_ref();
+        self.registration.poll_io_until_drained(
+            cx,
+            direction,
+            || retry_interrupted(|| op(io)),
+            |&n| n > 0 && n < len,
+        )
+    }
+
+    /// `read` when readable; the `AsyncRead` of every stream socket and pipe.
     pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>
     where
         for<'a> &'a T: Read,
     {
-        self.poll_read_io(cx, |mut io| io.read(buf))
+        let len = buf.len();
+        self.poll_transfer(cx, Direction::Read, len, |mut io| io.read(buf))
     }
 
     /// `read_vectored` when readable.
@@ -79,15 +99,16 @@ impl<T: AsRawFd> Source<T> {
     where
         for<'a> &'a T: Read,
     {
-        self.poll_read_io(cx, |mut io| io.read_vectored(bufs))
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.poll_transfer(cx, Direction::Read, len, |mut io| io.read_vectored(bufs))
     }
 
-    /// `write` when writable; the `AsyncWrite` of every stream socket type.
+    /// `write` when writable; the `AsyncWrite` of every stream socket and pipe.
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>
     where
         for<'a> &'a T: Write,
     {
-        self.poll_write_io(cx, |mut io| io.write(buf))
+        self.poll_transfer(cx, Direction::Write, buf.len(), |mut io| io.write(buf))
     }
 
     /// `write_vectored` when writable.
@@ -99,7 +120,8 @@ impl<T: AsRawFd> Source<T> {
     where
         for<'a> &'a T: Write,
     {
-        self.poll_write_io(cx, |mut io| io.write_vectored(bufs))
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.poll_transfer(cx, Direction::Write, len, |mut io| io.write_vectored(bufs))
     }
 
     /// Waits until the source reports writability (a non-blocking connect finishing).

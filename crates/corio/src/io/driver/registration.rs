@@ -95,13 +95,35 @@ impl Registration {
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
+        op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io_until_drained(cx, direction, op, |_| false)
+    }
+
+    /// [`poll_io`](Self::poll_io), plus: when `drained` says a success emptied the kernel
+    /// buffer (a stream read or write that moved fewer bytes than asked), the readiness is
+    /// cleared at once, so the next call waits for an edge instead of spending a syscall
+    /// to learn `WouldBlock`. Safe with edge-triggered epoll: data arriving after the
+    /// operation is a new edge (the tick moves, so the clear is skipped), and sticky bits
+    /// (peer closed, error) are never cleared.
+    pub(crate) fn poll_io_until_drained<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
         mut op: impl FnMut() -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         loop {
             let event = ready!(self.poll_ready(cx, direction))?;
             match op() {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                     self.clear_readiness(event);
+                }
+                Ok(done) => {
+                    if drained(&done) {
+                        self.clear_readiness(event);
+                    }
+                    return Poll::Ready(Ok(done));
                 }
                 result => return Poll::Ready(result),
             }

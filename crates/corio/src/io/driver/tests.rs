@@ -276,6 +276,77 @@ fn would_block_clears_readiness_and_waits_for_the_next_edge() {
 
 #[test]
 #[cfg_attr(miri, ignore)] // epoll syscalls
+fn a_short_read_clears_readiness_without_a_would_block_round_trip() {
+    let (mut driver, handle) = IoDriver::new().unwrap();
+    let (read, write) = pipe();
+    let registration = handle
+        .register(read.as_raw_fd(), Interest::READABLE)
+        .unwrap();
+    let task = Probe::new();
+    let mut buf = [0; 16];
+    let calls = std::cell::Cell::new(0);
+    let mut read_op = || {
+        calls.set(calls.get() + 1);
+        read_fd(&read, &mut buf)
+    };
+    let short = |n: &usize| *n > 0 && *n < 16;
+
+    write_fd(&write, b"abc").unwrap();
+    driver.turn(Some(Duration::ZERO)).unwrap();
+    let polled =
+        registration.poll_io_until_drained(&mut task.cx(), Direction::Read, &mut read_op, short);
+    assert!(matches!(polled, Poll::Ready(Ok(3))));
+
+    // Three bytes of sixteen: the pipe is empty, so the next poll waits at once, without
+    // calling the operation to learn WouldBlock.
+    let polled =
+        registration.poll_io_until_drained(&mut task.cx(), Direction::Read, &mut read_op, short);
+    assert!(polled.is_pending());
+    assert_eq!(calls.get(), 1, "no read syscall spent on an empty pipe");
+
+    // New data is a new edge: the waiting task wakes and reads it.
+    write_fd(&write, b"de").unwrap();
+    turn_until(&mut driver, || task.hits() > 0);
+    let polled =
+        registration.poll_io_until_drained(&mut task.cx(), Direction::Read, &mut read_op, short);
+    assert!(matches!(polled, Poll::Ready(Ok(2))));
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // epoll syscalls
+fn a_short_read_before_the_peer_closed_still_reports_the_close() {
+    let (mut driver, handle) = IoDriver::new().unwrap();
+    let (ours, peer) = socketpair();
+    let registration = handle
+        .register(ours.as_raw_fd(), Interest::READABLE)
+        .unwrap();
+    let task = Probe::new();
+    let mut buf = [0; 16];
+    let short = |n: &usize| *n > 0 && *n < 16;
+
+    write_fd(&peer, b"bye").unwrap();
+    drop(peer);
+    driver.turn(Some(Duration::ZERO)).unwrap();
+    let polled = registration.poll_io_until_drained(
+        &mut task.cx(),
+        Direction::Read,
+        || read_fd(&ours, &mut buf),
+        short,
+    );
+    assert!(matches!(polled, Poll::Ready(Ok(3))));
+    // The close is sticky: the short read cleared only "readable", so end-of-file is
+    // reported now rather than waited for (there will be no further edge).
+    let polled = registration.poll_io_until_drained(
+        &mut task.cx(),
+        Direction::Read,
+        || read_fd(&ours, &mut buf),
+        short,
+    );
+    assert!(matches!(polled, Poll::Ready(Ok(0))), "{polled:?}");
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // epoll syscalls
 fn edge_between_the_op_and_the_clear_is_not_lost() {
     let (mut driver, handle) = IoDriver::new().unwrap();
     let (read, write) = pipe();
