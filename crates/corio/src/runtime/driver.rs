@@ -71,23 +71,27 @@ impl Driver {
             .compare_exchange(EMPTY, PARKED, SeqCst, SeqCst)
             .is_ok();
         if sleep {
-            self.turn(timeout);
+            self.wait(timeout);
+            // Awake from here on: the tasks that dispatching and timers wake (on this thread
+            // or any other) are seen before the next park, so they need no eventfd write.
             self.state.state.store(EMPTY, SeqCst);
         } else {
             self.state.state.store(EMPTY, SeqCst);
-            self.turn(Some(Duration::ZERO));
+            self.wait(Some(Duration::ZERO));
         }
+        self.io.dispatch();
         self.time.process();
     }
 
     /// Dispatches ready I/O and fires due timers without sleeping.
     pub(crate) fn poll(&mut self) {
-        self.turn(Some(Duration::ZERO));
+        self.wait(Some(Duration::ZERO));
+        self.io.dispatch();
         self.time.process();
     }
 
-    fn turn(&mut self, timeout: Option<Duration>) {
-        if let Err(err) = self.io.turn(timeout) {
+    fn wait(&mut self, timeout: Option<Duration>) {
+        if let Err(err) = self.io.wait(timeout) {
             // epoll_wait only fails on a broken epoll fd; back off instead of spinning.
             tracing::error!(error = %err, "corio: the I/O reactor failed to wait for events");
             std::thread::sleep(

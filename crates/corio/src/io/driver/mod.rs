@@ -141,14 +141,23 @@ impl IoDriver {
     ///
     /// Returns after an event, an unpark, the timeout (never before it), or a signal; the
     /// caller cannot tell which and should not need to.
+    #[cfg(test)] // the runtime calls the halves itself
     pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        self.shared.poller.wait(&mut self.events, timeout)?;
+        self.wait(timeout)?;
         self.dispatch();
         Ok(())
     }
 
-    /// Records the events of the last wait and wakes their tasks.
-    fn dispatch(&mut self) {
+    /// The first half of [`turn`](Self::turn): waits for events and keeps them, waking no
+    /// one yet. The runtime marks itself awake between the halves, so the wake-ups of
+    /// `dispatch` need no eventfd write.
+    pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.shared.poller.wait(&mut self.events, timeout)
+    }
+
+    /// The second half of [`turn`](Self::turn): records the events of the last wait and
+    /// wakes their tasks.
+    pub(crate) fn dispatch(&mut self) {
         {
             let sources = self.shared.sources();
             for event in self.events.iter() {
