@@ -150,8 +150,9 @@ fn retry_interrupted<R>(mut op: impl FnMut() -> io::Result<R>) -> io::Result<R> 
 impl<T: AsRawFd> Drop for Source<T> {
     fn drop(&mut self) {
         if let Some(io) = self.io.take() {
-            // Deregister before the fd closes, so a reused fd number never gets our events.
-            let _ = self.registration.deregister();
+            // Free our slot before the fd closes, so a reused fd number never gets our
+            // events; the close itself takes the fd out of the epoll set.
+            self.registration.deregister_before_close();
             drop(io);
         }
     }

@@ -239,9 +239,16 @@ impl IoHandle {
     /// `EPOLL_CTL_DEL`, then frees the slot (whatever the syscall said).
     fn deregister(&self, fd: RawFd, token: u64) -> io::Result<()> {
         let result = self.shared.poller.delete(fd);
+        self.release(token);
+        result
+    }
+
+    /// Frees the slot only; for an fd about to be closed, which takes it out of the epoll
+    /// set by itself. Should the file outlive the fd (a `dup` elsewhere), its later events
+    /// carry this token, whose generation no longer matches: they are ignored.
+    fn release(&self, token: u64) {
         let io = self.shared.sources().slab.remove(token);
         drop(io);
-        result
     }
 }
 

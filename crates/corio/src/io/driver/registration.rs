@@ -143,6 +143,17 @@ impl Registration {
         self.io.clear_wakers();
         result
     }
+
+    /// Deregisters an fd its owner is about to close, without `EPOLL_CTL_DEL`: closing
+    /// the last descriptor of a file removes it from epoll anyway, so the syscall would be
+    /// wasted (one per connection). Idempotent like `deregister`.
+    pub(crate) fn deregister_before_close(&mut self) {
+        if !std::mem::replace(&mut self.registered, false) {
+            return;
+        }
+        self.handle.release(self.token);
+        self.io.clear_wakers();
+    }
 }
 
 #[cfg(test)]

@@ -643,9 +643,21 @@ fn signal_during_turn_returns_ok_without_events() {
 #[test]
 #[cfg_attr(miri, ignore)] // epoll syscalls
 fn stale_event_for_a_reused_slot_is_ignored() {
+    stale_event_for_a_reused_slot(false);
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // epoll syscalls
+fn stale_event_after_deregister_before_close_is_ignored() {
+    // The socket types' drop path: no EPOLL_CTL_DEL at all, the close is trusted to do it.
+    // A dup defeats that, and the stale events must still go nowhere.
+    stale_event_for_a_reused_slot(true);
+}
+
+fn stale_event_for_a_reused_slot(skip_epoll_del: bool) {
     let (mut driver, handle) = IoDriver::new().unwrap();
     let (old_read, old_write) = pipe();
-    let old = handle
+    let mut old = handle
         .register(old_read.as_raw_fd(), Interest::READABLE)
         .unwrap();
     let old_token = old.token();
@@ -655,6 +667,9 @@ fn stale_event_for_a_reused_slot_is_ignored() {
     // report it under the old token.
     // SAFETY: dup of an open fd; the result is owned once.
     let dup = unsafe { OwnedFd::from_raw_fd(check(libc::dup(old_read.as_raw_fd()))) };
+    if skip_epoll_del {
+        old.deregister_before_close();
+    }
     drop(old_read);
     drop(old);
 
