@@ -27,7 +27,8 @@
 //!   pool;
 //! - [`process`]: child processes with async pipes; [`signal`]: `ctrl_c` and signal streams;
 //! - `blocking`: the thread pool behind [`spawn_blocking`] / [`to_thread`];
-//! - [`sync`]: channels (more in later releases).
+//! - [`sync`]: locks, semaphores, events, channels and queues;
+//! - [`future`]: gather, race, wait, as_completed, shield; [`stream`]: async generators.
 
 #![warn(missing_docs)]
 // Loom builds compile only the loom models; helpers the other tests use look dead there.
@@ -37,6 +38,7 @@ mod blocking;
 mod loom;
 
 pub mod fs;
+pub mod future;
 mod io;
 pub mod io_util;
 pub mod net;
@@ -44,6 +46,7 @@ pub mod process;
 pub mod runtime;
 mod scheduler;
 pub mod signal;
+pub mod stream;
 pub mod sync;
 pub mod task;
 pub mod time;
