@@ -2,3 +2,5 @@
 
 pub mod broadcast;
 pub mod oneshot;
+pub mod queue;
+pub use queue::{LifoQueue, PriorityQueue, Queue};
