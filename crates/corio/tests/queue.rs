@@ -556,3 +556,29 @@ fn many_producers_and_consumers_exchange_10_000_items_exactly_once() {
         });
     }
 }
+
+#[test]
+fn an_always_ready_get_loop_yields_to_other_tasks() {
+    for (flavor, rt) in runtimes() {
+        rt.block_on(async {
+            let queue = Queue::unbounded();
+            for n in 0..1_000 {
+                queue.put_nowait(n).unwrap();
+            }
+            // Every get is ready at once; the cooperative budget still makes the loop
+            // return `Pending` now and then, so its task lets others run.
+            let mut drain = std::pin::pin!(async {
+                for _ in 0..1_000 {
+                    queue.get().await.unwrap();
+                }
+            });
+            let mut polls = 0;
+            std::future::poll_fn(|cx| {
+                polls += 1;
+                drain.as_mut().poll(cx)
+            })
+            .await;
+            assert!(polls > 1, "{flavor}: never yielded");
+        });
+    }
+}
