@@ -2,6 +2,14 @@
 
 pub mod broadcast;
 pub mod oneshot;
+pub mod barrier;
+pub mod event;
+pub mod notify;
+pub mod once_cell;
+pub use barrier::{Barrier, BarrierWaitResult};
+pub use event::Event;
+pub use notify::{Notified, Notify, OwnedNotified};
+pub use once_cell::{OnceCell, SetError};
 pub mod queue;
 pub use queue::{LifoQueue, PriorityQueue, Queue};
 pub mod condition;
