@@ -476,20 +476,25 @@ fn select_in_a_loop_keeps_a_pinned_future_across_iterations() {
     for (flavor, rt) in runtimes() {
         rt.block_on(async {
             let (tx, rx) = oneshot::channel::<&str>();
-            corio::spawn(async move {
-                sleep(Duration::from_millis(20)).await;
-                tx.send("stop").unwrap();
-            });
+            let mut tx = Some(tx);
+            // The receive is polled (and registered) in every iteration but only completes
+            // after the third tick: it must survive the `select!`s it lost.
             let mut stop = pin!(rx);
             let mut ticks = 0;
             let message = loop {
                 corio::select! {
                     msg = &mut stop => break msg.unwrap(),
-                    _ = sleep(Duration::from_millis(1)) => ticks += 1,
+                    _ = sleep(Duration::from_millis(1)) => {
+                        ticks += 1;
+                        if ticks == 3 {
+                            let tx = tx.take().unwrap();
+                            corio::spawn(async move { tx.send("stop").unwrap() });
+                        }
+                    }
                 }
             };
             assert_eq!(message, "stop", "{flavor}");
-            assert!(ticks >= 2, "{flavor}: {ticks}");
+            assert_eq!(ticks, 3, "{flavor}");
         });
     }
 }
@@ -578,7 +583,11 @@ fn spawn_after(ms: u64, value: u64) -> corio::task::JoinHandle<u64> {
 fn wait_first_completed_returns_the_rest_still_running() {
     for (flavor, rt) in runtimes() {
         rt.block_on(async {
-            let tasks = vec![spawn_after(60, 60), spawn_after(1, 1), spawn_after(80, 80)];
+            let tasks = vec![
+                spawn_after(100, 100),
+                spawn_after(1, 1),
+                spawn_after(200, 200),
+            ];
             let (done, pending) = wait(tasks, ReturnWhen::FirstCompleted).await;
             let done: Vec<u64> = done.into_iter().map(Result::unwrap).collect();
             assert_eq!(done, [1], "{flavor}");
@@ -588,12 +597,12 @@ fn wait_first_completed_returns_the_rest_still_running() {
             let (done, pending) = wait(pending, ReturnWhen::FirstCompleted).await;
             assert_eq!(
                 done.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
-                [60]
+                [100]
             );
             let (done, pending) = wait(pending, ReturnWhen::AllCompleted).await;
             assert_eq!(
                 done.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
-                [80]
+                [200]
             );
             assert!(pending.is_empty(), "{flavor}");
         });
@@ -604,10 +613,14 @@ fn wait_first_completed_returns_the_rest_still_running() {
 fn wait_all_completed_gives_outputs_in_completion_order() {
     for (flavor, rt) in runtimes() {
         rt.block_on(async {
-            let tasks = vec![spawn_after(40, 40), spawn_after(1, 1), spawn_after(20, 20)];
+            let tasks = vec![
+                spawn_after(100, 100),
+                spawn_after(1, 1),
+                spawn_after(50, 50),
+            ];
             let (done, pending) = wait(tasks, ReturnWhen::AllCompleted).await;
             let done: Vec<u64> = done.into_iter().map(Result::unwrap).collect();
-            assert_eq!(done, [1, 20, 40], "{flavor}");
+            assert_eq!(done, [1, 50, 100], "{flavor}");
             assert!(pending.is_empty(), "{flavor}");
 
             let (done, pending) = wait(
@@ -628,7 +641,7 @@ fn wait_first_exception_stops_at_the_first_failure() {
             let tasks = vec![
                 spawn_after(1, 1),
                 corio::spawn(async {
-                    sleep(Duration::from_millis(10)).await;
+                    sleep(Duration::from_millis(50)).await;
                     panic!("task failed");
                 }),
                 spawn_after(60_000, 2),
@@ -644,14 +657,14 @@ fn wait_first_exception_stops_at_the_first_failure() {
             type Job = Pin<Box<dyn Future<Output = Result<u64, String>> + Send>>;
             let jobs: Vec<Job> = vec![
                 Box::pin(after(1, Ok(1))),
-                Box::pin(after(5, Err("bad".to_string()))),
+                Box::pin(after(50, Err("bad".to_string()))),
                 Box::pin(after(60_000, Ok(3))),
             ];
             let (done, pending) = wait(jobs, ReturnWhen::FirstException).await;
             assert_eq!(done, [Ok(1), Err("bad".to_string())], "{flavor}");
             assert_eq!(pending.len(), 1, "{flavor}");
 
-            let jobs: Vec<Job> = vec![Box::pin(after(5, Ok(1))), Box::pin(after(1, Ok(2)))];
+            let jobs: Vec<Job> = vec![Box::pin(after(50, Ok(1))), Box::pin(after(1, Ok(2)))];
             let (done, pending) = wait(jobs, ReturnWhen::FirstException).await;
             assert_eq!(done, [Ok(2), Ok(1)], "{flavor}");
             assert!(pending.is_empty(), "{flavor}");
@@ -670,7 +683,7 @@ fn shield_keeps_the_work_running_when_the_awaiter_is_dropped() {
             let work = {
                 let finished = finished.clone();
                 async move {
-                    sleep(Duration::from_millis(20)).await;
+                    sleep(Duration::from_millis(50)).await;
                     finished.store(true, Ordering::SeqCst);
                     let _ = done_tx.send(());
                     "output"
@@ -716,6 +729,40 @@ fn shield_output_is_obtainable_when_awaited() {
             shielded.abort();
             let joined = shielded.into_join_handle().await;
             assert!(joined.unwrap_err().is_cancelled(), "{flavor}");
+        });
+    }
+}
+
+// ===== Send =====
+
+#[test]
+fn combinators_of_send_futures_can_be_spawned() {
+    for (flavor, rt) in runtimes() {
+        rt.block_on(async {
+            let joined = corio::spawn(join_all((0..3).map(|n| after(1, n))));
+            let tried = corio::spawn(try_join_all((0..3).map(|n| after(1, Ok::<_, ()>(n)))));
+            let streamed = corio::spawn(async {
+                as_completed((0..3).map(|n| after(1, n)))
+                    .collect::<Vec<_>>()
+                    .await
+            });
+            let waited = corio::spawn(async {
+                let tasks: Vec<_> = (0..3).map(|n| spawn_after(1, n)).collect();
+                wait(tasks, ReturnWhen::AllCompleted).await.0.len()
+            });
+            let macros = corio::spawn(async {
+                let (a, b) = corio::join!(after(1, 1), after(2, 2));
+                let c = corio::select! {
+                    v = after(1, 3) => v,
+                    v = after(60_000, 4) => v,
+                };
+                a + b + c
+            });
+            assert_eq!(joined.await.unwrap(), [0, 1, 2], "{flavor}");
+            assert_eq!(tried.await.unwrap(), Ok(vec![0, 1, 2]), "{flavor}");
+            assert_eq!(streamed.await.unwrap().len(), 3, "{flavor}");
+            assert_eq!(waited.await.unwrap(), 3, "{flavor}");
+            assert_eq!(macros.await.unwrap(), 6, "{flavor}");
         });
     }
 }

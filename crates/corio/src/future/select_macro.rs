@@ -118,7 +118,7 @@
 ///             _ = sleep(Duration::from_millis(1)) => ticks += 1,
 ///         }
 ///     }
-///     assert!(ticks > 0);
+///     println!("ticked {ticks} times before the stop");
 /// });
 /// ```
 #[macro_export]

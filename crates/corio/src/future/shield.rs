@@ -31,7 +31,7 @@ use crate::task::{AbortHandle, JoinHandle};
 /// corio::run(async {
 ///     let (saved_tx, saved_rx) = oneshot::channel();
 ///     let save = async move {
-///         sleep(Duration::from_millis(20)).await;
+///         sleep(Duration::from_millis(50)).await;
 ///         let _ = saved_tx.send("saved");
 ///     };
 ///     // The timeout gives up on waiting, but the save itself carries on.

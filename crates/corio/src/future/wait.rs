@@ -53,7 +53,7 @@ pub enum ReturnWhen {
 /// use corio::time::{sleep, Duration};
 ///
 /// corio::run(async {
-///     let tasks: Vec<_> = [50, 1, 60]
+///     let tasks: Vec<_> = [100, 1, 200]
 ///         .map(|ms| corio::spawn(async move {
 ///             sleep(Duration::from_millis(ms)).await;
 ///             ms
