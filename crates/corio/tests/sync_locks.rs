@@ -754,3 +754,44 @@ fn condition_wait_is_cancellation_safe() {
         });
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Blocking forms, for synchronous code
+
+#[test]
+fn blocking_forms_work_from_spawn_blocking() {
+    for (flavor, rt) in runtimes() {
+        rt.block_on(async {
+            let mutex = Arc::new(Mutex::new(0));
+            let lock = Arc::new(RwLock::new(0));
+            let guard = mutex.lock().await;
+            let worker = {
+                let (mutex, lock) = (mutex.clone(), lock.clone());
+                corio::spawn_blocking(move || {
+                    *mutex.blocking_lock() += 1; // waits for the task to unlock
+                    *lock.blocking_write() += 1;
+                    *lock.blocking_read()
+                })
+            };
+            sleep(Duration::from_millis(5)).await;
+            drop(guard);
+            assert_eq!(
+                timeout(PATIENCE, worker).await.unwrap().unwrap(),
+                1,
+                "{flavor}"
+            );
+            assert_eq!(*mutex.lock().await, 1, "{flavor}");
+        });
+    }
+}
+
+#[test]
+fn blocking_lock_inside_a_runtime_panics() {
+    for (flavor, rt) in runtimes() {
+        let mutex = Mutex::new(());
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rt.block_on(async { drop(mutex.blocking_lock()) })
+        }));
+        assert!(caught.is_err(), "{flavor}");
+    }
+}

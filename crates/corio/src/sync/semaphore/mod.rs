@@ -57,6 +57,44 @@ use std::sync::Arc;
 pub(crate) use batch::BatchSemaphore;
 pub use error::{AcquireError, TryAcquireError, TryLockError};
 
+/// Runs `future` to completion on this thread, blocking it between polls: the `blocking_*`
+/// methods of the locks, for synchronous code.
+///
+/// # Panics
+///
+/// If this thread runs async tasks (a runtime's `block_on`, a worker): blocking it would
+/// stall them, possibly the very task that holds the lock.
+#[track_caller]
+pub(crate) fn block_outside_runtime<F: std::future::Future>(future: F) -> F::Output {
+    let _not_in_a_runtime = crate::runtime::context::enter_runtime();
+    crate::runtime::park::block_on_parked(future)
+}
+
+/// `Debug` and `Display` for a lock guard, as those of the data it derefs to (shared by the
+/// guards of `Mutex` and `RwLock`).
+macro_rules! fmt_as_target {
+    (impl<$($lt:lifetime,)? $($param:ident),+> $guard:ty => $target:ident) => {
+        impl<$($lt,)? $($param: ?Sized),+> std::fmt::Debug for $guard
+        where
+            $target: std::fmt::Debug,
+        {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(&**self, f)
+            }
+        }
+
+        impl<$($lt,)? $($param: ?Sized),+> std::fmt::Display for $guard
+        where
+            $target: std::fmt::Display,
+        {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(&**self, f)
+            }
+        }
+    };
+}
+pub(crate) use fmt_as_target;
+
 /// A counting semaphore whose waiters are served in FIFO order. See the
 /// [module docs](self).
 pub struct Semaphore {
