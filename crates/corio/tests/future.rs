@@ -325,9 +325,9 @@ fn select_accepts_patterns_of_every_shape() {
             };
             assert_eq!(got, 22, "{flavor}");
 
-            let text = String::from("owned");
+            let numbers = [5, 6];
             let got = corio::select! {
-                Some(&ref s) = async { Some(&text) } => s.len(),
+                Some(&n) = async { numbers.first() } => n,
             };
             assert_eq!(got, 5, "{flavor}");
         });
@@ -364,6 +364,35 @@ fn select_runs_else_when_every_branch_is_disabled() {
                 else => 0,
             };
             assert_eq!(got, 2, "{flavor}");
+        });
+    }
+}
+
+#[test]
+fn select_supports_64_branches_within_the_default_recursion_limit() {
+    for (flavor, rt) in runtimes() {
+        rt.block_on(async {
+            #[rustfmt::skip]
+            let got: u32 = corio::select! {
+                biased;
+                v = async { 0 } => v, v = async { 1 } => v, v = async { 2 } => v, v = async { 3 } => v,
+                v = async { 4 } => v, v = async { 5 } => v, v = async { 6 } => v, v = async { 7 } => v,
+                v = async { 8 } => v, v = async { 9 } => v, v = async { 10 } => v, v = async { 11 } => v,
+                v = async { 12 } => v, v = async { 13 } => v, v = async { 14 } => v, v = async { 15 } => v,
+                v = async { 16 } => v, v = async { 17 } => v, v = async { 18 } => v, v = async { 19 } => v,
+                v = async { 20 } => v, v = async { 21 } => v, v = async { 22 } => v, v = async { 23 } => v,
+                v = async { 24 } => v, v = async { 25 } => v, v = async { 26 } => v, v = async { 27 } => v,
+                v = async { 28 } => v, v = async { 29 } => v, v = async { 30 } => v, v = async { 31 } => v,
+                v = async { 32 } => v, v = async { 33 } => v, v = async { 34 } => v, v = async { 35 } => v,
+                v = async { 36 } => v, v = async { 37 } => v, v = async { 38 } => v, v = async { 39 } => v,
+                v = async { 40 } => v, v = async { 41 } => v, v = async { 42 } => v, v = async { 43 } => v,
+                v = async { 44 } => v, v = async { 45 } => v, v = async { 46 } => v, v = async { 47 } => v,
+                v = async { 48 } => v, v = async { 49 } => v, v = async { 50 } => v, v = async { 51 } => v,
+                v = async { 52 } => v, v = async { 53 } => v, v = async { 54 } => v, v = async { 55 } => v,
+                v = async { 56 } => v, v = async { 57 } => v, v = async { 58 } => v, v = async { 59 } => v,
+                v = async { 60 } => v, v = async { 61 } => v, v = async { 62 } => v, v = async { 63 } => v,
+            };
+            assert_eq!(got, 0, "{flavor}");
         });
     }
 }

@@ -62,10 +62,12 @@ macro_rules! join {
             // Two passes: futures `start..` first, then `..start`.
             for first_pass in [true, false] {
                 $({
-                    let index = $crate::future::macro_support::count(&[$(::core::stringify!($skip)),*]);
+                    let index =
+                        $crate::future::macro_support::count(&[$(::core::stringify!($skip)),*]);
                     if (index >= start) == first_pass {
                         let ( $($skip,)* future, .. ) = &mut futures;
-                        let polled = $crate::future::macro_support::Future::poll(future.as_mut(), cx);
+                        let polled =
+                            $crate::future::macro_support::Future::poll(future.as_mut(), cx);
                         all_done &= polled.is_ready();
                     }
                 })*
@@ -84,7 +86,9 @@ macro_rules! join {
 
     // Normalize one future: record the `_`s before it, add one for it.
     (@normalize ( $($before:tt)* ) [ $($done:tt)* ] $future:expr, $($rest:tt)*) => {
-        $crate::join!(@normalize ( $($before)* _ ) [ $($done)* ( $($before)* ) $future, ] $($rest)*)
+        $crate::join!(
+            @normalize ( $($before)* _ ) [ $($done)* ( $($before)* ) $future, ] $($rest)*
+        )
     };
     (@normalize ( $($all:tt)* ) [ $($done:tt)* ]) => {
         $crate::join!(@expand ( $($all)* ) $($done)*)
@@ -134,17 +138,21 @@ macro_rules! try_join {
             let mut all_done = true;
             for first_pass in [true, false] {
                 $({
-                    let index = $crate::future::macro_support::count(&[$(::core::stringify!($skip)),*]);
+                    let index =
+                        $crate::future::macro_support::count(&[$(::core::stringify!($skip)),*]);
                     if (index >= start) == first_pass {
                         let ( $($skip,)* future, .. ) = &mut futures;
-                        match $crate::future::macro_support::Future::poll(future.as_mut(), cx) {
-                            $crate::future::macro_support::Poll::Ready(::core::result::Result::Ok(())) => {}
-                            $crate::future::macro_support::Poll::Ready(::core::result::Result::Err(error)) => {
-                                return $crate::future::macro_support::Poll::Ready(
-                                    ::core::result::Result::Err(error),
-                                );
-                            }
+                        let polled =
+                            $crate::future::macro_support::Future::poll(future.as_mut(), cx);
+                        match polled {
                             $crate::future::macro_support::Poll::Pending => all_done = false,
+                            $crate::future::macro_support::Poll::Ready(result) => {
+                                if let ::core::result::Result::Err(error) = result {
+                                    return $crate::future::macro_support::Poll::Ready(
+                                        ::core::result::Result::Err(error),
+                                    );
+                                }
+                            }
                         }
                     }
                 })*
@@ -162,7 +170,9 @@ macro_rules! try_join {
     }};
 
     (@normalize ( $($before:tt)* ) [ $($done:tt)* ] $future:expr, $($rest:tt)*) => {
-        $crate::try_join!(@normalize ( $($before)* _ ) [ $($done)* ( $($before)* ) $future, ] $($rest)*)
+        $crate::try_join!(
+            @normalize ( $($before)* _ ) [ $($done)* ( $($before)* ) $future, ] $($rest)*
+        )
     };
     (@normalize ( $($all:tt)* ) [ $($done:tt)* ]) => {
         $crate::try_join!(@expand ( $($all)* ) $($done)*)

@@ -1,15 +1,15 @@
 //! Combinators over futures, as asyncio has them: gather, wait, as_completed, shield, and
 //! tokio's `join!` / `select!`.
 //!
-//! | asyncio                               | corio                                              |
-//! |---------------------------------------|----------------------------------------------------|
-//! | `await asyncio.gather(*aws)`          | [`gather`] / [`join_all`] (one type), [`join!`](crate::join!) (mixed types) |
-//! | `gather` failing on the first error   | [`try_join_all`], [`try_join!`](crate::try_join!) (the rest are cancelled) |
-//! | `asyncio.wait(aws, return_when=...)`  | [`wait`] with [`ReturnWhen`]                       |
-//! | `asyncio.as_completed(aws)`           | [`as_completed`] (a `Stream`)                      |
-//! | `asyncio.wait_for(aw, timeout)`       | [`timeout`], [`timeout_at`] (also in [`time`](crate::time)) |
-//! | `asyncio.shield(aw)`                  | [`shield`]                                         |
-//! | first of several (`FIRST_COMPLETED` + cancel the rest) | [`select!`](crate::select!), [`select`], [`race`] |
+//! | asyncio | corio |
+//! |---|---|
+//! | `await asyncio.gather(*aws)` | [`gather`] / [`join_all`]; [`join!`](crate::join!) for mixed types |
+//! | `gather`, failing on the first error | [`try_join_all`], [`try_join!`](crate::try_join!) |
+//! | `asyncio.wait(aws, return_when=...)` | [`wait`] with [`ReturnWhen`] |
+//! | `asyncio.as_completed(aws)` | [`as_completed`] (a `Stream`) |
+//! | `asyncio.wait_for(aw, timeout)` | [`timeout`], [`timeout_at`] (from [`time`](crate::time)) |
+//! | `asyncio.shield(aw)` | [`shield`] |
+//! | the first of several, cancelling the rest | [`select!`](crate::select!), [`select`], [`race`] |
 //!
 //! Everything here runs its futures *concurrently on the awaiting task*: interleaved, not in
 //! parallel, and only while the combinator is being awaited. Dropping a combinator drops the

@@ -3,10 +3,10 @@
 //! # How the macro works
 //!
 //! 1. **Normalize** (a tt-muncher): each branch `<pattern> = <future>, if <enabled> =>
-//!    <handler>` becomes `( _ _ ) [<pattern>] <future>, if <enabled> => <handler>;`, where
-//!    the `_`s count the branches before it (as in `join!`), the pattern is kept as raw tokens
-//!    (collected one token at a time up to the `=`), and a missing `if` becomes `if true`.
-//!    The `else` branch, or a panic when there is none, comes last.
+//!    <handler>` becomes `( _ _ ) [<pattern>] <future>, if (true && <enabled>) => <handler>;`,
+//!    where the `_`s count the branches before it (as in `join!`), the pattern is kept as raw
+//!    tokens (collected one token at a time up to the `=`), and a missing `if` leaves
+//!    `(true)`. The `else` branch, or a panic when there is none, comes last.
 //! 2. **Expand**: the preconditions are evaluated into a bit mask of disabled branches; all
 //!    futures are created and pinned on the task's stack in one tuple; a `poll_fn` polls the
 //!    enabled ones, starting at a random branch (or the first, with `biased;`). When one
@@ -141,14 +141,15 @@ macro_rules! select {
         let mut disabled: u64 = 0;
         $(
             if !$enabled {
-                disabled |= 1 << $crate::future::macro_support::count(&[$(::core::stringify!($skip)),*]);
+                let index = $crate::future::macro_support::count(&[$(::core::stringify!($skip)),*]);
+                disabled |= 1 << index;
             }
         )+
         let mut outputs = {
             let mut futures = ( $(
-                $crate::future::macro_support::pin!($crate::future::macro_support::IntoFuture::into_future(
-                    $future,
-                )),
+                $crate::future::macro_support::pin!(
+                    $crate::future::macro_support::IntoFuture::into_future($future)
+                ),
             )+ );
             // Slot `i`: the output of branch `i`, if it won.
             let mut outputs = ( $({
@@ -168,7 +169,8 @@ macro_rules! select {
                 // Two passes: branches `start..` first, then `..start`.
                 for first_pass in [true, false] {
                     $({
-                        let index = $crate::future::macro_support::count(&[$(::core::stringify!($skip)),*]);
+                        let index =
+                            $crate::future::macro_support::count(&[$(::core::stringify!($skip)),*]);
                         let bit = 1u64 << index;
                         if (index >= start) == first_pass && disabled & bit == 0 {
                             let ( $($skip,)* future, .. ) = &mut futures;
@@ -176,7 +178,8 @@ macro_rules! select {
                                 $crate::future::macro_support::Poll::Pending => any_pending = true,
                                 $crate::future::macro_support::Poll::Ready(output) => {
                                     disabled |= bit;
-                                    #[allow(unreachable_patterns, unused_variables, non_shorthand_field_patterns)]
+                                    #[allow(unreachable_patterns, unused_variables)]
+                                    #[allow(non_shorthand_field_patterns)]
                                     let matched = match &output {
                                         $crate::__select_clean_pattern!([] [] $($pattern)+) => true,
                                         _ => false,
@@ -210,70 +213,78 @@ macro_rules! select {
         }
     }};
 
-    // ===== Normalize, one branch at a time =====
+    // ===== Normalize =====
+    //
+    // State: `@ biased = <bool>; count = (<one _ per branch so far>); branches = [<normalized
+    // branches>]; pattern = [<tokens of the current pattern so far>];` then the unread input.
+    // One step per token tree of each pattern (the last one is read together with the future
+    // and handler), so a select of 64 one-token patterns (`v = ...`) stays within the default
+    // recursion limit.
 
-    // Only `else`: nothing to wait for.
-    (@parse biased = $biased:tt; count = (); branches = []; else => $else:expr $(,)?) => {{
+    // Between branches: only `else` or the end may follow.
+    (@ biased = $biased:tt; count = (); branches = []; pattern = []; else => $else:expr $(,)?) => {{
         $else
     }};
-    (@parse biased = $biased:tt; count = (); branches = [];) => {
+    (@ biased = $biased:tt; count = (); branches = []; pattern = [];) => {
         ::core::compile_error!("select! needs at least one branch")
     };
-    // All branches read; the `else` branch ends the input.
-    (@parse biased = $biased:tt; count = $all:tt; branches = $branches:tt; else => $else:expr $(,)?) => {
+    (@ biased = $biased:tt; count = $all:tt; branches = $branches:tt; pattern = [];
+        else => $else:expr $(,)?
+    ) => {
         $crate::select!(@expand biased = $biased; count = $all; branches = $branches; else = $else;)
     };
-    (@parse biased = $biased:tt; count = $all:tt; branches = $branches:tt;) => {
+    (@ biased = $biased:tt; count = $all:tt; branches = $branches:tt; pattern = [];) => {
         $crate::select!(@expand
             biased = $biased; count = $all; branches = $branches;
             else = ::core::panic!("all branches are disabled and there is no else branch");
         )
     };
-    // Another branch: its pattern first.
-    (@parse biased = $biased:tt; count = $all:tt; branches = $branches:tt; $($rest:tt)+) => {
-        $crate::select!(@pattern biased = $biased; count = $all; branches = $branches; pattern = []; $($rest)+)
+
+    // The last token of a pattern and the `=` after it: then the future, the precondition if
+    // any, and the handler, which is a block (the comma after it is optional) or an
+    // expression. Record the branch, with one more `_` in the count, and start the next one.
+    (@ biased = $biased:tt; count = ( $($all:tt)* ); branches = [ $($branches:tt)* ];
+        pattern = [ $($pattern:tt)* ];
+        $last:tt = $future:expr $(, if $enabled:expr)? => $handler:block, $($rest:tt)*
+    ) => {
+        $crate::select!(@ biased = $biased; count = ( $($all)* _ ); branches = [ $($branches)*
+            ( $($all)* ) [ $($pattern)* $last ] $future, if (true $(&& $enabled)?) => $handler;
+        ]; pattern = []; $($rest)*)
+    };
+    (@ biased = $biased:tt; count = ( $($all:tt)* ); branches = [ $($branches:tt)* ];
+        pattern = [ $($pattern:tt)* ];
+        $last:tt = $future:expr $(, if $enabled:expr)? => $handler:block $($rest:tt)*
+    ) => {
+        $crate::select!(@ biased = $biased; count = ( $($all)* _ ); branches = [ $($branches)*
+            ( $($all)* ) [ $($pattern)* $last ] $future, if (true $(&& $enabled)?) => $handler;
+        ]; pattern = []; $($rest)*)
+    };
+    (@ biased = $biased:tt; count = ( $($all:tt)* ); branches = [ $($branches:tt)* ];
+        pattern = [ $($pattern:tt)* ];
+        $last:tt = $future:expr $(, if $enabled:expr)? => $handler:expr $(, $($rest:tt)*)?
+    ) => {
+        $crate::select!(@ biased = $biased; count = ( $($all)* _ ); branches = [ $($branches)*
+            ( $($all)* ) [ $($pattern)* $last ] $future, if (true $(&& $enabled)?) => $handler;
+        ]; pattern = []; $($($rest)*)?)
     };
 
-    // The pattern, one token at a time, up to the `=`.
-    (@pattern biased = $biased:tt; count = $all:tt; branches = $branches:tt; pattern = [ $($pattern:tt)+ ]; = $($rest:tt)+) => {
-        $crate::select!(@future biased = $biased; count = $all; branches = $branches; pattern = [ $($pattern)+ ]; $($rest)+)
+    // Another token of the pattern.
+    (@ biased = $biased:tt; count = $all:tt; branches = $branches:tt; pattern = [ $($pattern:tt)* ];
+        $next:tt $($rest:tt)*
+    ) => {
+        $crate::select!(@ biased = $biased; count = $all; branches = $branches;
+            pattern = [ $($pattern)* $next ]; $($rest)*)
     };
-    (@pattern biased = $biased:tt; count = $all:tt; branches = $branches:tt; pattern = [ $($pattern:tt)* ]; $next:tt $($rest:tt)*) => {
-        $crate::select!(@pattern biased = $biased; count = $all; branches = $branches; pattern = [ $($pattern)* $next ]; $($rest)*)
-    };
-    (@pattern biased = $biased:tt; count = $all:tt; branches = $branches:tt; pattern = [ $($pattern:tt)* ];) => {
-        ::core::compile_error!("expected `<pattern> = <future> => <handler>` in select!")
-    };
-
-    // The future, and the precondition if there is one.
-    (@future biased = $biased:tt; count = $all:tt; branches = $branches:tt; pattern = $pattern:tt; $future:expr, if $enabled:expr => $($rest:tt)+) => {
-        $crate::select!(@handler biased = $biased; count = $all; branches = $branches; pattern = $pattern; future = $future; enabled = $enabled; $($rest)+)
-    };
-    (@future biased = $biased:tt; count = $all:tt; branches = $branches:tt; pattern = $pattern:tt; $future:expr => $($rest:tt)+) => {
-        $crate::select!(@handler biased = $biased; count = $all; branches = $branches; pattern = $pattern; future = $future; enabled = true; $($rest)+)
-    };
-
-    // The handler: a block (the comma after it is optional) or an expression; then record
-    // the branch with one more `_` in the count.
-    (@handler biased = $biased:tt; count = ( $($all:tt)* ); branches = [ $($branches:tt)* ]; pattern = $pattern:tt; future = $future:expr; enabled = $enabled:expr; $handler:block, $($rest:tt)*) => {
-        $crate::select!(@parse biased = $biased; count = ( $($all)* _ ); branches = [ $($branches)* ( $($all)* ) $pattern $future, if $enabled => $handler; ]; $($rest)*)
-    };
-    (@handler biased = $biased:tt; count = ( $($all:tt)* ); branches = [ $($branches:tt)* ]; pattern = $pattern:tt; future = $future:expr; enabled = $enabled:expr; $handler:block $($rest:tt)*) => {
-        $crate::select!(@parse biased = $biased; count = ( $($all)* _ ); branches = [ $($branches)* ( $($all)* ) $pattern $future, if $enabled => $handler; ]; $($rest)*)
-    };
-    (@handler biased = $biased:tt; count = ( $($all:tt)* ); branches = [ $($branches:tt)* ]; pattern = $pattern:tt; future = $future:expr; enabled = $enabled:expr; $handler:expr, $($rest:tt)*) => {
-        $crate::select!(@parse biased = $biased; count = ( $($all)* _ ); branches = [ $($branches)* ( $($all)* ) $pattern $future, if $enabled => $handler; ]; $($rest)*)
-    };
-    (@handler biased = $biased:tt; count = ( $($all:tt)* ); branches = [ $($branches:tt)* ]; pattern = $pattern:tt; future = $future:expr; enabled = $enabled:expr; $handler:expr) => {
-        $crate::select!(@parse biased = $biased; count = ( $($all)* _ ); branches = [ $($branches)* ( $($all)* ) $pattern $future, if $enabled => $handler; ];)
+    (@ $($invalid:tt)*) => {
+        ::core::compile_error!("expected `<pattern> = <future> => <handler>,` in select!")
     };
 
     // ===== Entry =====
     (biased; $($branches:tt)*) => {
-        $crate::select!(@parse biased = true; count = (); branches = []; $($branches)*)
+        $crate::select!(@ biased = true; count = (); branches = []; pattern = []; $($branches)*)
     };
     ($($branches:tt)*) => {
-        $crate::select!(@parse biased = false; count = (); branches = []; $($branches)*)
+        $crate::select!(@ biased = false; count = (); branches = []; pattern = []; $($branches)*)
     };
 }
 
@@ -311,13 +322,19 @@ macro_rules! __select_clean_pattern {
     };
     // A group: clean its contents first.
     ([ $($out:tt)* ] [ $($stack:tt)* ] ( $($group:tt)* ) $($rest:tt)*) => {
-        $crate::__select_clean_pattern!([] [ (paren [ $($out)* ] [ $($rest)* ]) $($stack)* ] $($group)*)
+        $crate::__select_clean_pattern!(
+            [] [ (paren [ $($out)* ] [ $($rest)* ]) $($stack)* ] $($group)*
+        )
     };
     ([ $($out:tt)* ] [ $($stack:tt)* ] [ $($group:tt)* ] $($rest:tt)*) => {
-        $crate::__select_clean_pattern!([] [ (bracket [ $($out)* ] [ $($rest)* ]) $($stack)* ] $($group)*)
+        $crate::__select_clean_pattern!(
+            [] [ (bracket [ $($out)* ] [ $($rest)* ]) $($stack)* ] $($group)*
+        )
     };
     ([ $($out:tt)* ] [ $($stack:tt)* ] { $($group:tt)* } $($rest:tt)*) => {
-        $crate::__select_clean_pattern!([] [ (brace [ $($out)* ] [ $($rest)* ]) $($stack)* ] $($group)*)
+        $crate::__select_clean_pattern!(
+            [] [ (brace [ $($out)* ] [ $($rest)* ]) $($stack)* ] $($group)*
+        )
     };
     // Anything else is kept.
     ([ $($out:tt)* ] $stack:tt $token:tt $($rest:tt)*) => {
