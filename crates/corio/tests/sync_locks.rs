@@ -795,3 +795,27 @@ fn blocking_lock_inside_a_runtime_panics() {
         assert!(caught.is_err(), "{flavor}");
     }
 }
+
+#[test]
+fn wait_futures_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let sem = Arc::new(Semaphore::new(1));
+    let mutex = Arc::new(Mutex::new(0));
+    let lock = Arc::new(RwLock::new(0));
+    let condition = Condition::new();
+    assert_send(&sem.acquire());
+    assert_send(&sem.acquire_many(2));
+    assert_send(&sem.clone().acquire_owned());
+    assert_send(&mutex.lock());
+    assert_send(&mutex.clone().lock_owned());
+    assert_send(&lock.read());
+    assert_send(&lock.write());
+    assert_send(&lock.clone().read_owned());
+    assert_send(&lock.clone().write_owned());
+    let guard = mutex.try_lock().unwrap();
+    let wait = condition.wait_for(guard, |n| *n > 0);
+    assert_send(&wait);
+    drop(wait);
+    let owned = mutex.clone().try_lock_owned().unwrap();
+    assert_send(&condition.wait_owned(owned));
+}

@@ -184,7 +184,7 @@ impl Condition {
     }
 
     /// Joins the waiters, then drops `guard` (unlocking), then waits for a notification.
-    async fn unlock_and_wait<G>(&self, guard: G) -> Notified<'_> {
+    async fn unlock_and_wait<G>(&self, guard: G) -> PendingNotification<'_> {
         let mut acquire = pin!(self.waiters.acquire(1));
         let mut guard = Some(guard);
         let result = poll_fn(|cx| {
@@ -196,23 +196,23 @@ impl Condition {
         })
         .await;
         debug_assert!(result.is_ok(), "a condition's waiters are never closed");
-        Notified { condition: self }
+        PendingNotification { condition: self }
     }
 }
 
 /// A notification received and not yet acted on: passed on to another waiter if dropped.
-struct Notified<'a> {
+struct PendingNotification<'a> {
     condition: &'a Condition,
 }
 
-impl Notified<'_> {
+impl PendingNotification<'_> {
     /// The waiter got its lock back: the notification reached it.
     fn consume(self) {
         std::mem::forget(self);
     }
 }
 
-impl Drop for Notified<'_> {
+impl Drop for PendingNotification<'_> {
     fn drop(&mut self) {
         self.condition.notify_one();
     }

@@ -39,7 +39,7 @@
 //! when it goes out of scope); `sem.locked()` is `sem.available_permits() == 0`;
 //! `sem.release()` without a permit is [`add_permits(1)`](Semaphore::add_permits). A
 //! `BoundedSemaphore` is the default here: a permit can only be given back once, by
-//! dropping it. asyncio's semaphore is not strictly FIFO; this one is.
+//! dropping it. Waiters are served first come, first served.
 //!
 //! # How it works
 //!
@@ -202,8 +202,9 @@ impl Semaphore {
     /// Waits for `n` permits, taken together.
     ///
     /// While this waits at the head of the queue it collects released permits, and later
-    /// waiters wait behind it even if they want fewer. As [`acquire`](Semaphore::acquire)
-    /// otherwise.
+    /// waiters wait behind it even if they want fewer. So a request for more permits than
+    /// will ever be available waits (and holds up those behind it) until permits are added
+    /// or the semaphore closes. As [`acquire`](Semaphore::acquire) otherwise.
     ///
     /// ```
     /// use corio::sync::Semaphore;
