@@ -137,6 +137,26 @@ fn cancel_races_release_with_another_waiter() {
 }
 
 #[test]
+fn cancel_of_a_partly_served_batch_races_release() {
+    loom::model(|| {
+        let sem = Arc::new(BatchSemaphore::new(1));
+        let mut acquire = Box::pin(sem.acquire(2));
+        let first = acquire
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()));
+        assert!(first.is_pending(), "took the one permit, owes one");
+        assert_eq!(sem.available_permits(), 0);
+        let releaser = {
+            let sem = sem.clone();
+            thread::spawn(move || sem.release(1))
+        };
+        drop(acquire); // whether or not the release completed it, both permits come back
+        releaser.join().unwrap();
+        assert_eq!(sem.available_permits(), 2);
+    });
+}
+
+#[test]
 fn close_races_acquire() {
     loom::model(|| {
         let sem = Arc::new(BatchSemaphore::new(0));
