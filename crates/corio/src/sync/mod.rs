@@ -2,6 +2,8 @@
 
 pub mod broadcast;
 pub mod oneshot;
+pub mod mpsc;
+pub mod watch;
 pub mod barrier;
 pub mod event;
 pub mod notify;
