@@ -531,3 +531,57 @@ fn an_always_ready_receiver_still_lets_other_tasks_run() {
         });
     }
 }
+
+#[test]
+fn plain_threads_use_the_blocking_methods() {
+    for (flavor, rt) in runtimes() {
+        let (tx, mut rx) = mpsc::channel(2);
+        let (reply_tx, mut reply_rx) = mpsc::unbounded_channel();
+        let worker = std::thread::spawn(move || {
+            let mut batch = Vec::new();
+            while rx.blocking_recv_many(&mut batch, 8) > 0 {
+                for n in batch.drain(..) {
+                    reply_tx.send(n * 10).unwrap();
+                }
+            }
+        });
+        rt.block_on(async {
+            for n in 0..20 {
+                tx.send(n).await.unwrap();
+            }
+            drop(tx);
+            for n in 0..20 {
+                assert_eq!(reply_rx.recv().await, Some(n * 10), "{flavor}");
+            }
+        });
+        worker.join().unwrap();
+        assert_eq!(reply_rx.blocking_recv(), None);
+
+        let (tx, mut rx) = mpsc::channel(1);
+        let producer = std::thread::spawn(move || {
+            for n in 0..5 {
+                tx.blocking_send(n).unwrap();
+            }
+        });
+        rt.block_on(async {
+            for n in 0..5 {
+                assert_eq!(rx.recv().await, Some(n), "{flavor}");
+            }
+        });
+        producer.join().unwrap();
+    }
+}
+
+#[test]
+fn blocking_methods_refuse_to_block_a_runtime_thread() {
+    for (flavor, rt) in runtimes() {
+        let (tx, mut rx) = mpsc::unbounded_channel::<u8>();
+        let panicked = rt.block_on(async move {
+            corio::spawn(async move { rx.blocking_recv() })
+                .await
+                .is_err()
+        });
+        assert!(panicked, "{flavor}");
+        drop(tx);
+    }
+}

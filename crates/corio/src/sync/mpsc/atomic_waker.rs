@@ -88,7 +88,10 @@ impl AtomicWaker {
                 // A wake is taking the old waker out right now (a few instructions): it may
                 // have been meant for this registration, so wake the new waker ourselves.
                 waker.wake_by_ref();
-                std::hint::spin_loop();
+                // Under loom, let the waking thread run (the task will be polled again at
+                // once, and would otherwise find the slot busy forever in the model).
+                #[cfg(loom)]
+                loom::thread::yield_now();
             }
         }
     }
@@ -236,11 +239,19 @@ mod loom_tests {
         }
     }
 
+    /// Explores every interleaving with up to 3 preemptions (unless `LOOM_MAX_PREEMPTIONS`
+    /// says otherwise).
+    fn model(f: impl Fn() + Sync + Send + 'static) {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = builder.preemption_bound.or(Some(3));
+        builder.check(f);
+    }
+
     #[test]
     fn a_wake_after_the_flag_is_never_lost() {
         // The owner registers, then checks a flag; the waker sets the flag, then wakes. Either
         // the owner sees the flag or its waker is woken.
-        loom::model(|| {
+        model(|| {
             let slot = Arc::new(AtomicWaker::new());
             let flag = Arc::new(AtomicUsize::new(0));
             let counter = std::sync::Arc::new(Counter(AtomicUsize::new(0)));
@@ -262,7 +273,7 @@ mod loom_tests {
 
     #[test]
     fn two_wakes_race_a_registration() {
-        loom::model(|| {
+        model(|| {
             let slot = Arc::new(AtomicWaker::new());
             let flag = Arc::new(AtomicUsize::new(0));
             let counter = std::sync::Arc::new(Counter(AtomicUsize::new(0)));

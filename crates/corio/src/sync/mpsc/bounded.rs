@@ -136,6 +136,36 @@ impl<T> Sender<T> {
         }
     }
 
+    /// Sends `value` from a plain thread, blocking it while the channel is full.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that runs async tasks (inside a runtime): that would stall
+    /// them. Use [`send`](Sender::send) there.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corio::sync::mpsc;
+    ///
+    /// let (tx, mut rx) = mpsc::channel(1);
+    /// let producer = std::thread::spawn(move || {
+    ///     for n in 0..3 {
+    ///         tx.blocking_send(n).unwrap();
+    ///     }
+    /// });
+    /// corio::run(async move {
+    ///     for n in 0..3 {
+    ///         assert_eq!(rx.recv().await, Some(n));
+    ///     }
+    /// });
+    /// producer.join().unwrap();
+    /// ```
+    #[track_caller]
+    pub fn blocking_send(&self, value: T) -> Result<(), SendError<T>> {
+        super::block_on(self.send(value))
+    }
+
     /// Sends `value` if there is capacity right now, without waiting.
     ///
     /// [`TrySendError::Full`] if the channel is full (or other senders wait for capacity
@@ -460,6 +490,27 @@ impl<T> Receiver<T> {
     /// ```
     pub async fn recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
         poll_fn(|cx| self.rx.poll_recv_many(cx, buffer, limit)).await
+    }
+
+    /// Receives the next value on a plain thread, blocking it until one comes; `None` once
+    /// the channel is closed and drained.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that runs async tasks (inside a runtime).
+    #[track_caller]
+    pub fn blocking_recv(&mut self) -> Option<T> {
+        super::block_on(self.recv())
+    }
+
+    /// [`recv_many`](Receiver::recv_many) for a plain thread, blocking it.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that runs async tasks (inside a runtime).
+    #[track_caller]
+    pub fn blocking_recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
+        super::block_on(self.recv_many(buffer, limit))
     }
 
     /// Takes the next value if one is queued, without waiting.

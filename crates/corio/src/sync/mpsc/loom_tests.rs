@@ -1,36 +1,28 @@
 //! Model-checked races of the channels (`RUSTFLAGS="--cfg loom" cargo test --release --lib
 //! mpsc::loom`). Blocks hold 2 slots under loom, so a few sends cross block boundaries.
 //!
-//! `block_on` parks the thread on `Pending` and only resumes on a wake-up, so a lost
-//! wake-up shows up as a deadlock that loom reports.
+//! loom's `block_on` sleeps on `Pending` and only resumes on a wake-up, so a lost wake-up
+//! shows up as a deadlock that loom reports. (It also tolerates wake-ups arriving after it
+//! returned, which a channel may legitimately send.)
 
 use std::future::Future;
 use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Waker};
 
+use loom::future::block_on;
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
 
 use super::*;
 
-/// Polls `fut` on this loom thread, parking between polls until a waker unparks it.
-fn block_on<F: Future>(fut: F) -> F::Output {
-    struct Unpark(thread::Thread);
-    impl std::task::Wake for Unpark {
-        fn wake(self: std::sync::Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(std::sync::Arc::new(Unpark(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut fut = pin!(fut);
-    loop {
-        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-            return out;
-        }
-        thread::park();
-    }
+/// Explores every interleaving with up to 3 preemptions (unless `LOOM_MAX_PREEMPTIONS` says
+/// otherwise), and allows the longer paths of models that send and receive several values.
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = builder.preemption_bound.or(Some(3));
+    builder.max_branches = builder.max_branches.max(10_000);
+    builder.check(f);
 }
 
 /// Counts drops.
@@ -44,45 +36,52 @@ impl Drop for Tracked {
 
 #[test]
 fn send_races_recv_park() {
-    loom::model(|| {
+    model(|| {
         let (tx, mut rx) = unbounded_channel();
+        // The sender hands `tx` back instead of dropping it: its drop would wake the
+        // receiver too, hiding a lost wake-up for a value.
         let sender = thread::spawn(move || {
             for n in 0..3 {
                 tx.send(n).unwrap();
             }
+            tx
         });
         for n in 0..3 {
             assert_eq!(block_on(rx.recv()), Some(n));
         }
+        drop(sender.join().unwrap());
         assert_eq!(block_on(rx.recv()), None);
-        sender.join().unwrap();
     });
 }
 
 #[test]
 fn two_senders_race_recv_park() {
-    loom::model(|| {
+    model(|| {
         let (tx, mut rx) = unbounded_channel();
         let senders: Vec<_> = (0..2)
             .map(|id| {
                 let tx = tx.clone();
-                thread::spawn(move || tx.send(id).unwrap())
+                // Handed back, not dropped: see `send_races_recv_park`.
+                thread::spawn(move || {
+                    tx.send(id).unwrap();
+                    tx
+                })
             })
             .collect();
-        drop(tx);
         let mut got = [block_on(rx.recv()), block_on(rx.recv())];
         got.sort();
         assert_eq!(got, [Some(0), Some(1)]);
-        assert_eq!(block_on(rx.recv()), None);
         for sender in senders {
-            sender.join().unwrap();
+            drop(sender.join().unwrap());
         }
+        drop(tx);
+        assert_eq!(block_on(rx.recv()), None);
     });
 }
 
 #[test]
 fn last_sender_drop_races_recv_park() {
-    loom::model(|| {
+    model(|| {
         let (tx, mut rx) = channel::<u8>(1);
         let tx2 = tx.clone();
         let a = thread::spawn(move || drop(tx));
@@ -95,7 +94,7 @@ fn last_sender_drop_races_recv_park() {
 
 #[test]
 fn send_then_drop_races_recv_park() {
-    loom::model(|| {
+    model(|| {
         let (tx, mut rx) = unbounded_channel();
         let sender = thread::spawn(move || {
             tx.send(1).unwrap();
@@ -109,23 +108,25 @@ fn send_then_drop_races_recv_park() {
 
 #[test]
 fn permit_release_races_a_waiting_sender() {
-    loom::model(|| {
+    model(|| {
         let (tx, mut rx) = channel(1);
+        // Handed back, not dropped: see `send_races_recv_park`.
         let sender = thread::spawn(move || {
             block_on(tx.send(1)).unwrap();
             // Waits until the receive below gives the capacity back.
             block_on(tx.send(2)).unwrap();
+            tx
         });
         assert_eq!(block_on(rx.recv()), Some(1));
         assert_eq!(block_on(rx.recv()), Some(2));
+        drop(sender.join().unwrap());
         assert_eq!(block_on(rx.recv()), None);
-        sender.join().unwrap();
     });
 }
 
 #[test]
 fn cancelled_send_races_the_grant() {
-    loom::model(|| {
+    model(|| {
         let (tx, mut rx) = channel(1);
         tx.try_send(0).unwrap();
         let tx = std::sync::Arc::new(tx);
@@ -150,7 +151,7 @@ fn cancelled_send_races_the_grant() {
 
 #[test]
 fn receiver_close_races_send() {
-    loom::model(|| {
+    model(|| {
         let (tx, mut rx) = unbounded_channel();
         let sender = thread::spawn(move || tx.send(1).is_ok());
         rx.close();
@@ -164,16 +165,10 @@ fn receiver_close_races_send() {
 
 #[test]
 fn permit_drop_after_close_races_recv_park() {
-    loom::model(|| {
+    model(|| {
         let (tx, mut rx) = channel::<u8>(1);
-        let permit_holder = {
-            let tx = tx.clone();
-            thread::spawn(move || {
-                let permit = tx.try_reserve().unwrap();
-                drop(permit);
-            })
-        };
-        drop(tx);
+        let permit = tx.try_reserve_owned().unwrap();
+        let permit_holder = thread::spawn(move || drop(permit));
         rx.close();
         assert_eq!(block_on(rx.recv()), None);
         permit_holder.join().unwrap();
@@ -182,7 +177,7 @@ fn permit_drop_after_close_races_recv_park() {
 
 #[test]
 fn values_left_behind_are_dropped_once() {
-    loom::model(|| {
+    model(|| {
         let drops = Arc::new(AtomicUsize::new(0));
         let (tx, rx) = unbounded_channel();
         let sender = {

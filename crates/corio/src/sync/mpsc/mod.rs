@@ -32,8 +32,8 @@
 //! ```
 //!
 //! The API follows `tokio::sync::mpsc`: the same types, methods and errors (in [`error`]),
-//! with the same close semantics. Not provided: `blocking_send`/`blocking_recv` and
-//! `reserve_many`.
+//! with the same close semantics; `blocking_send`/`blocking_recv` serve plain threads. Not
+//! provided: `reserve_many`.
 //!
 //! # How it works
 //!
@@ -76,6 +76,15 @@ mod tests;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
+
+/// Waits for `future` on this plain thread, for the `blocking_*` methods.
+///
+/// Panics on a thread that drives tasks: blocking it would stall them all.
+#[track_caller]
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let _not_in_a_runtime = crate::runtime::context::enter_runtime();
+    crate::runtime::park::block_on_parked(future)
+}
 
 pub use bounded::{OwnedPermit, Permit, Receiver, Sender, WeakSender, channel};
 pub use error::{SendError, SendTimeoutError, TryRecvError, TrySendError};

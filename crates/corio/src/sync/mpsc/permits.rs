@@ -323,7 +323,9 @@ impl Permits {
         let outcome = match &mut line.entries[id].state {
             EntryState::Waiting(waker) => {
                 if !waker.will_wake(cx.waker()) {
-                    waker.clone_from(cx.waker());
+                    let old = std::mem::replace(waker, cx.waker().clone());
+                    drop(line);
+                    drop(old); // a waker's drop may run arbitrary code: not under the lock
                 }
                 return Poll::Pending;
             }
@@ -591,24 +593,15 @@ mod loom_tests {
     use loom::sync::Arc;
     use loom::thread;
 
-    /// Polls an acquire on this loom thread, parking until woken.
+    /// Acquires on this loom thread, sleeping until woken (a lost wake-up deadlocks, which
+    /// loom reports).
     fn acquire(permits: &Permits) -> Result<(), AcquireError> {
-        struct Unpark(thread::Thread);
-        impl std::task::Wake for Unpark {
-            fn wake(self: std::sync::Arc<Self>) {
-                self.0.unpark();
-            }
-        }
-        let waker = Waker::from(std::sync::Arc::new(Unpark(thread::current())));
         let mut entry = None;
-        loop {
-            if let Poll::Ready(out) =
-                permits.poll_acquire(&mut Context::from_waker(&waker), &mut entry)
-            {
-                return out;
-            }
-            thread::park();
-        }
+        let acquired = loom::future::block_on(std::future::poll_fn(|cx| {
+            permits.poll_acquire(cx, &mut entry)
+        }));
+        assert_eq!(entry, None, "done with the line");
+        acquired
     }
 
     #[test]

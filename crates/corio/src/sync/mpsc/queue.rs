@@ -17,9 +17,11 @@
 //! 1. Load the tail index, then the tail block (both acquire). Fail if `CLOSED`; wait if the
 //!    offset is the marker.
 //! 2. Compare-exchange the index to the next position: the slot is now this sender's. The
-//!    block is dereferenced only after that succeeds. Positions never repeat, and the block
-//!    pointer is stored before the index moves into its block (release/acquire), so a
-//!    successful exchange proves the block loaded is the one holding the slot.
+//!    block is dereferenced only after that succeeds. Positions never repeat (the index
+//!    wraps after `usize::MAX / 2` of them, far beyond any sender's pause between its load
+//!    and its exchange), and the block pointer is stored before the index moves into its
+//!    block (release/acquire), so a successful exchange proves the block loaded is the one
+//!    holding the slot.
 //! 3. The sender of a block's last slot links the next block first: into `tail.block`, then
 //!    the index past the marker, then `block.next`, all before it writes its own slot.
 //! 4. Write the value, then set `WRITTEN` with a swap. If that shows `RX_WAITING`, the
@@ -173,10 +175,11 @@ fn offset(index: usize) -> usize {
     (index >> SHIFT) % LAP
 }
 
-/// How many slots lie before `index` (marker offsets are not slots).
-fn slots_before(index: usize) -> usize {
-    let position = index >> SHIFT;
-    position / LAP * BLOCK_CAP + (position % LAP).min(BLOCK_CAP)
+/// How many slots lie from `head` up to (not including) `tail`: positions, minus the
+/// markers among them. Wrapping, like the indices.
+fn slots_between(head: usize, tail: usize) -> usize {
+    let positions = (tail >> SHIFT).wrapping_sub(head >> SHIFT) & (usize::MAX >> SHIFT);
+    positions - ((head >> SHIFT) % LAP + positions) / LAP
 }
 
 impl<T> Queue<T> {
@@ -224,7 +227,7 @@ impl<T> Queue<T> {
             }
             match self.tail.0.index.compare_exchange_weak(
                 index,
-                index + STEP,
+                index.wrapping_add(STEP),
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
@@ -325,7 +328,7 @@ impl<T> Queue<T> {
         // SAFETY: the caller is the receiver.
         let head = self.head.0.with(|head| unsafe { (*head).index });
         let tail = self.tail.0.index.load(Ordering::Acquire);
-        slots_before(tail).saturating_sub(slots_before(head))
+        slots_between(head, tail)
     }
 
     /// Why the head slot holds nothing yet.
@@ -347,7 +350,7 @@ impl<T> Queue<T> {
     /// Receiver only; the slot's value was just taken.
     unsafe fn advance(&self, head: &mut Head<T>, offset: usize) {
         if offset + 1 < BLOCK_CAP {
-            head.index += STEP;
+            head.index = head.index.wrapping_add(STEP);
             return;
         }
         // SAFETY: the last slot was written (we took it), and its writer linked `next`
@@ -359,7 +362,7 @@ impl<T> Queue<T> {
             "the next block is linked before the last write"
         );
         head.block = next;
-        head.index += 2 * STEP; // the last slot and the marker
+        head.index = head.index.wrapping_add(2 * STEP); // the last slot and the marker
         // SAFETY: every slot of `finished` was written and taken, so no sender or receiver
         // will touch it again.
         unsafe { self.recycle(finished) };
@@ -439,7 +442,7 @@ impl<T> Drop for Queue<T> {
                         .with_mut(|cell| (*cell).assume_init_drop());
                 }
             }
-            index += STEP;
+            index = index.wrapping_add(STEP);
         }
         while !block.is_null() {
             // SAFETY: the rest of the chain; linked blocks came from `Block::allocate`.
@@ -672,10 +675,24 @@ mod tests {
 
     #[test]
     fn slot_counting() {
-        assert_eq!(slots_before(0), 0);
-        assert_eq!(slots_before(BLOCK_CAP << SHIFT), BLOCK_CAP);
-        assert_eq!(slots_before(LAP << SHIFT), BLOCK_CAP);
-        assert_eq!(slots_before((LAP + 2) << SHIFT | CLOSED), BLOCK_CAP + 2);
+        let at = |block: usize, offset: usize| (block * LAP + offset) << SHIFT;
+        assert_eq!(slots_between(0, 0), 0);
+        assert_eq!(
+            slots_between(0, at(0, BLOCK_CAP)),
+            BLOCK_CAP,
+            "up to the marker"
+        );
+        assert_eq!(slots_between(0, at(1, 0)), BLOCK_CAP);
+        assert_eq!(
+            slots_between(at(0, 3), at(2, 2) | CLOSED),
+            2 * BLOCK_CAP - 1
+        );
+        assert_eq!(slots_between(at(1, 0), at(1, 0)), 0);
+        // Indices wrap around the word; the count does not notice.
+        let near_end = (usize::MAX >> SHIFT) / LAP * LAP - LAP; // a block start
+        let head = near_end << SHIFT;
+        let tail = head.wrapping_add(at(3, 1));
+        assert_eq!(slots_between(head, tail), 3 * BLOCK_CAP + 1);
     }
 }
 
@@ -686,46 +703,59 @@ mod loom_tests {
     use loom::sync::Arc;
     use loom::thread;
 
+    /// Explores every interleaving with up to 3 preemptions (unless `LOOM_MAX_PREEMPTIONS`
+    /// says otherwise); the receivers here spin, which makes paths long.
+    fn model(f: impl Fn() + Sync + Send + 'static) {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = builder.preemption_bound.or(Some(3));
+        builder.max_branches = builder.max_branches.max(10_000);
+        builder.check(f);
+    }
+
     fn pop<T>(queue: &Queue<T>) -> Pop<T> {
         // SAFETY: the model's main thread is the only receiver.
         unsafe { queue.pop() }
     }
 
     #[test]
-    fn two_senders_cross_a_block_boundary() {
-        loom::model(|| {
+    fn two_senders_race_to_link_the_next_block() {
+        model(|| {
             let queue = Arc::new(Queue::new());
-            let senders: Vec<_> = (0..2)
-                .map(|id| {
+            // Blocks hold 2 slots: the racing pushes claim the first block's last slot
+            // (whose sender links the next block) and the next block's first slot.
+            queue.push(0).unwrap();
+            let senders: Vec<_> = [1, 2]
+                .into_iter()
+                .map(|value| {
                     let queue = queue.clone();
-                    thread::spawn(move || {
-                        queue.push((id, 0)).unwrap();
-                        queue.push((id, 1)).unwrap();
-                    })
+                    thread::spawn(move || queue.push(value).unwrap())
                 })
                 .collect();
-            let mut next = [0, 0];
-            let mut received = 0;
-            while received < 4 {
+            // One pop racing the pushes (no spinning: that would make the paths endless),
+            // then the rest once they are done.
+            let mut got = Vec::new();
+            for _ in 0..2 {
                 match pop(&queue) {
-                    Pop::Value((id, seq)) => {
-                        assert_eq!(seq, next[id]);
-                        next[id] += 1;
-                        received += 1;
-                    }
-                    Pop::Empty | Pop::Busy => thread::yield_now(),
+                    Pop::Value(value) => got.push(value),
+                    Pop::Empty | Pop::Busy => {}
                     Pop::Closed => unreachable!(),
                 }
             }
             for sender in senders {
                 sender.join().unwrap();
             }
+            while let Pop::Value(value) = pop(&queue) {
+                got.push(value);
+            }
+            assert_eq!(got[0], 0);
+            got.sort();
+            assert_eq!(got, [0, 1, 2]);
         });
     }
 
     #[test]
     fn close_races_push() {
-        loom::model(|| {
+        model(|| {
             let queue = Arc::new(Queue::new());
             queue.push(0).unwrap();
             let sender = {

@@ -167,6 +167,27 @@ impl<T> UnboundedReceiver<T> {
         poll_fn(|cx| self.rx.poll_recv_many(cx, buffer, limit)).await
     }
 
+    /// Receives the next value on a plain thread, blocking it until one comes; `None` once
+    /// the channel is closed and drained.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that runs async tasks (inside a runtime).
+    #[track_caller]
+    pub fn blocking_recv(&mut self) -> Option<T> {
+        super::block_on(self.recv())
+    }
+
+    /// [`recv_many`](UnboundedReceiver::recv_many) for a plain thread, blocking it.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that runs async tasks (inside a runtime).
+    #[track_caller]
+    pub fn blocking_recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
+        super::block_on(self.recv_many(buffer, limit))
+    }
+
     /// Takes the next value if one is queued, without waiting.
     ///
     /// [`TryRecvError::Empty`] if none is queued yet, [`TryRecvError::Disconnected`] if none
