@@ -1,6 +1,11 @@
 //! Synchronisation between tasks.
 
 pub mod broadcast;
+mod cancellation;
+pub use cancellation::{
+    CancellationToken, DropGuard, DropGuardRef, WaitForCancellationFuture,
+    WaitForCancellationFutureOwned,
+};
 pub mod oneshot;
 pub mod mpsc;
 pub mod watch;

@@ -16,9 +16,11 @@
 mod builder;
 pub(crate) mod core;
 mod error;
+mod group;
 pub(crate) mod harness;
 mod id;
 mod join;
+mod join_set;
 pub(crate) mod list;
 pub(crate) mod raw;
 pub(crate) mod state;
@@ -38,8 +40,10 @@ use std::ptr::NonNull;
 
 pub use builder::Builder;
 pub use error::JoinError;
+pub use group::{ErrorGroup, GroupSpawner, TaskGroup};
 pub use id::Id;
 pub use join::{AbortHandle, JoinHandle};
+pub use join_set::JoinSet;
 pub use yield_now::yield_now;
 
 pub use crate::blocking::{spawn_blocking, to_thread};
