@@ -54,3 +54,8 @@ pub mod time;
 pub use corio_macros::{main, test};
 pub use runtime::{Runtime, run};
 pub use task::{spawn, spawn_blocking, spawn_local, to_thread};
+
+/// The asyncio → corio guide (`docs/asyncio-to-corio.md`), whose examples run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/asyncio-to-corio.md")]
+pub struct AsyncioToCorioGuide;
