@@ -230,3 +230,33 @@ mod tests {
         assert_eq!((slab.entries.len(), slab.waiting), (40, 0));
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use loom::sync::Arc;
+    use loom::sync::atomic::{AtomicBool, Ordering};
+    use loom::thread;
+
+    #[test]
+    fn notify_races_a_registering_waiter() {
+        loom::model(|| {
+            let set = Arc::new(WakerSet::new());
+            let done = Arc::new(AtomicBool::new(false));
+            let notifier = {
+                let (set, done) = (set.clone(), done.clone());
+                thread::spawn(move || {
+                    done.store(true, Ordering::Release);
+                    set.notify_all();
+                })
+            };
+            // A lost wake-up leaves this asleep forever: loom reports the deadlock.
+            let mut entry = None;
+            loom::future::block_on(std::future::poll_fn(|cx| {
+                set.poll_wait(cx, &mut entry, || done.load(Ordering::Acquire))
+            }));
+            assert_eq!(entry, None);
+            notifier.join().unwrap();
+        });
+    }
+}
