@@ -6,13 +6,13 @@ pub use cancellation::{
     CancellationToken, DropGuard, DropGuardRef, WaitForCancellationFuture,
     WaitForCancellationFutureOwned,
 };
-pub mod oneshot;
-pub mod mpsc;
-pub mod watch;
 pub mod barrier;
 pub mod event;
+pub mod mpsc;
 pub mod notify;
 pub mod once_cell;
+pub mod oneshot;
+pub mod watch;
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use event::Event;
 pub use notify::{Notified, Notify, OwnedNotified};
@@ -30,6 +30,5 @@ pub use rwlock::{
     RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard,
 };
 pub use semaphore::{
-    AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
-    TryLockError,
+    AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError, TryLockError,
 };
