@@ -169,6 +169,9 @@ impl CancellationToken {
     /// Cancels this token, its clones and every token derived from it, waking every task
     /// waiting on any of them. Does nothing if it is already cancelled.
     pub fn cancel(&self) {
+        if self.is_cancelled() {
+            return;
+        }
         let mut pending = vec![self.node.clone()];
         while let Some(node) = pending.pop() {
             let (waiters, children) = {
@@ -622,7 +625,7 @@ mod tests {
 }
 
 #[cfg(all(test, loom))]
-mod loom {
+mod loom_tests {
     //! Cancel racing with waiting and with making children (`RUSTFLAGS="--cfg loom" cargo
     //! test --release --lib sync::cancellation::loom`).
     use super::*;

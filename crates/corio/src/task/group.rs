@@ -377,6 +377,9 @@ impl<T, E> Shared<T, E> {
         let mut state = lock(&self.state);
         state.running.remove(&index);
         state.live -= 1;
+        // A later panic's payload is dropped only after the lock is released: its
+        // destructor is user code.
+        let mut later_panic = None;
         let failed = match outcome {
             Outcome::Output(output) => {
                 state.outputs[index] = Some(output);
@@ -389,6 +392,8 @@ impl<T, E> Shared<T, E> {
             Outcome::Panic(payload) => {
                 if state.panic.is_none() {
                     state.panic = Some(payload);
+                } else {
+                    later_panic = Some(payload);
                 }
                 true
             }
@@ -399,12 +404,14 @@ impl<T, E> Shared<T, E> {
         } else {
             Vec::new()
         };
-        let joiner = if state.live == 0 || !aborts.is_empty() || failed {
+        // The joiner cares about the last report, and (in `scope`) about the first failure.
+        let joiner = if state.live == 0 || failed {
             state.joiner.take()
         } else {
             None
         };
         drop(state);
+        drop(later_panic);
         for abort in aborts {
             abort.abort();
         }

@@ -537,28 +537,53 @@ mod loom_tests {
         });
     }
 
-    /// An entry woken twice, one wake racing with the pop that re-arms it, is queued again
-    /// or was popped after both: never lost, never queued twice at once.
+    /// A task completing while the set registers its waker (at `insert`) is queued exactly
+    /// once, and the joiner, parked until woken, finds it: the join-waker handshake is
+    /// modelled as the task state does it, with one read-modify-write on each side.
     #[test]
-    fn rewake_races_rearm() {
+    fn completion_races_registration() {
+        const COMPLETE: usize = 1;
+        const WAKER_SET: usize = 2;
+
+        struct Unpark(thread::Thread);
+        impl Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+
         loom::model(|| {
             let list = list();
             let entry = entry(&list);
-            Waker::from(entry.clone()).wake();
-            let waker = Waker::from(entry.clone());
-            let task = thread::spawn(move || waker.wake());
-
-            let first = list.pop(None).expect("queued by the first wake");
-            assert!(Arc::ptr_eq(&first, &entry));
-            task.join().unwrap();
-            // The second wake either came before the pop (merged into the first) or after it
-            // (queued again); at most one copy is queued.
-            let second = list.pop(None);
-            assert!(list.pop(None).is_none());
-            if second.is_none() {
-                // Merged: it must have happened before the pop re-armed the entry.
-                assert!(!entry.queued.load(Ordering::SeqCst));
+            let state = Arc::new(AtomicUsize::new(0));
+            let task = thread::spawn({
+                let state = state.clone();
+                let waker = Waker::from(entry.clone());
+                move || {
+                    if state.fetch_or(COMPLETE, Ordering::AcqRel) & WAKER_SET != 0 {
+                        waker.wake();
+                    }
+                }
+            });
+            // `insert`: register the entry's waker; a task already done is queued at once.
+            if state.fetch_or(WAKER_SET, Ordering::AcqRel) & COMPLETE != 0 {
+                Waker::from(entry.clone()).wake();
             }
+            // `join_next`: wait for the entry, then read the output.
+            let joiner = Waker::from(Arc::new(Unpark(thread::current())));
+            loop {
+                match list.pop(Some(&joiner)) {
+                    Some(popped) => {
+                        assert!(Arc::ptr_eq(&popped, &entry));
+                        let done = state.load(Ordering::Acquire) & COMPLETE != 0;
+                        assert!(done, "queued before the task completed");
+                        break;
+                    }
+                    None => thread::park(),
+                }
+            }
+            task.join().unwrap();
+            assert!(list.pop(None).is_none(), "queued twice");
         });
     }
 }
