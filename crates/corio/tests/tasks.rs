@@ -354,3 +354,16 @@ fn corio_run_like_asyncio_run() {
     });
     assert_eq!(out, 42);
 }
+
+#[test]
+fn a_runtime_survives_a_block_on_whose_future_panicked() {
+    for (flavor, rt) in common::runtimes() {
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rt.block_on(async { panic!("the main future fails") })
+        }));
+        assert!(caught.is_err(), "{flavor}: the panic reaches the caller");
+        // The loop is usable again: the core was handed back during the unwind.
+        let out = rt.block_on(async { corio::spawn(async { 7 }).await.unwrap() });
+        assert_eq!(out, 7, "{flavor}");
+    }
+}

@@ -197,6 +197,12 @@ fn run_loop<F: Future>(
     let super::Context::CurrentThread(local) = &cx else {
         unreachable!()
     };
+    // A panic out of the future (or a task's waker) must not take the core with it: the next
+    // `block_on` would wait for it for ever.
+    let return_core_on_unwind = ReturnCoreOnUnwind {
+        handle,
+        core: &local.core,
+    };
     handle.woken.store(true, Ordering::Release);
     let waker = Waker::from(handle.clone());
     let mut task_cx = TaskContext::from_waker(&waker);
@@ -227,6 +233,7 @@ fn run_loop<F: Future>(
             local.poll_driver();
         }
     });
+    drop(return_core_on_unwind);
     let super::Context::CurrentThread(local) = cx else {
         unreachable!()
     };
@@ -235,6 +242,28 @@ fn run_loop<F: Future>(
         .into_inner()
         .expect("core missing after the loop");
     (core, out)
+}
+
+/// Gives the core back to the handle if `run_loop` unwinds.
+struct ReturnCoreOnUnwind<'a> {
+    handle: &'a Arc<Handle>,
+    core: &'a RefCell<Option<Box<Core>>>,
+}
+
+impl Drop for ReturnCoreOnUnwind<'_> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        if let Some(core) = self
+            .core
+            .try_borrow_mut()
+            .ok()
+            .and_then(|mut core| core.take())
+        {
+            self.handle.release_core(core);
+        }
+    }
 }
 
 impl Context {
