@@ -96,6 +96,7 @@
 //! dropping a pending `recv` loses no value. The dropped future unlinks its receiver's
 //! entry and drops the waker, so no stale waker keeps a finished task alive.
 
+use crate::sync::wake_batch::WakeBatch;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -351,38 +352,6 @@ impl Waiters {
     }
 }
 
-/// Wakers taken out under `tail`, to be woken once it is unlocked.
-struct WakeBatch {
-    wakers: [Option<Waker>; WAKE_BATCH],
-    len: usize,
-}
-
-impl WakeBatch {
-    fn new() -> WakeBatch {
-        WakeBatch {
-            wakers: [const { None }; WAKE_BATCH],
-            len: 0,
-        }
-    }
-
-    fn is_full(&self) -> bool {
-        self.len == WAKE_BATCH
-    }
-
-    fn push(&mut self, waker: Waker) {
-        self.wakers[self.len] = Some(waker);
-        self.len += 1;
-    }
-
-    fn wake_all(mut self) {
-        for waker in &mut self.wakers[..self.len] {
-            if let Some(waker) = waker.take() {
-                waker.wake();
-            }
-        }
-    }
-}
-
 /// Locks `mutex`, ignoring poisoning: no panic can leave the state behind these locks
 /// inconsistent (user code runs only before anything is updated).
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -409,7 +378,7 @@ impl<T> Shared<T> {
     /// Wakes the receivers waiting for `upto` or an earlier position, unlocking `tail`.
     fn wake_waiters<'a>(&'a self, mut tail: MutexGuard<'a, Tail>, upto: u64) {
         while !tail.waiters.is_empty() {
-            let mut batch = WakeBatch::new();
+            let mut batch = WakeBatch::<WAKE_BATCH>::new();
             while !batch.is_full() {
                 match tail.waiters.pop_awaiting(upto) {
                     Some(waker) => batch.push(waker),

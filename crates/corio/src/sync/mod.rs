@@ -32,3 +32,4 @@ pub use rwlock::{
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError, TryLockError,
 };
+mod wake_batch;

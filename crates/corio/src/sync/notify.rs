@@ -107,6 +107,7 @@
 //! entries registered before its own increment, so it never wakes a later waiter even
 //! though it unlocks between batches.
 
+use crate::sync::wake_batch::WakeBatch;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -287,7 +288,7 @@ impl Notify {
         }
         let calls = state & !STATE_MASK;
         loop {
-            let mut batch = WakeBatch::new();
+            let mut batch = WakeBatch::<WAKE_BATCH>::new();
             while !batch.is_full() {
                 let Some(id) = waiters.front() else { break };
                 if !is_before(waiters.calls(id), calls) {
@@ -735,38 +736,6 @@ impl Waiters {
         match next {
             NIL => self.last = prev,
             next => self.entries[next].prev = prev,
-        }
-    }
-}
-
-/// Wakers taken out under the lock, to be woken once it is released.
-struct WakeBatch {
-    wakers: [Option<Waker>; WAKE_BATCH],
-    len: usize,
-}
-
-impl WakeBatch {
-    fn new() -> WakeBatch {
-        WakeBatch {
-            wakers: [const { None }; WAKE_BATCH],
-            len: 0,
-        }
-    }
-
-    fn is_full(&self) -> bool {
-        self.len == WAKE_BATCH
-    }
-
-    fn push(&mut self, waker: Waker) {
-        self.wakers[self.len] = Some(waker);
-        self.len += 1;
-    }
-
-    fn wake_all(mut self) {
-        for waker in &mut self.wakers[..self.len] {
-            if let Some(waker) = waker.take() {
-                waker.wake();
-            }
         }
     }
 }

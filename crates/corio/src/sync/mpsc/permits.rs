@@ -24,6 +24,7 @@
 //! Permits still come back afterwards; the receiver uses `is_idle` to know that no sender
 //! holds one any more.
 
+use crate::sync::wake_batch::WakeBatch;
 use std::fmt;
 use std::sync::PoisonError;
 use std::task::{Context, Poll, Waker};
@@ -93,38 +94,6 @@ enum EntryState {
     Closed,
     /// Not in use.
     Free,
-}
-
-/// Wakers taken out under the lock, to wake once it is released.
-struct WakeBatch {
-    wakers: [Option<Waker>; WAKE_BATCH],
-    len: usize,
-}
-
-impl WakeBatch {
-    fn new() -> WakeBatch {
-        WakeBatch {
-            wakers: [const { None }; WAKE_BATCH],
-            len: 0,
-        }
-    }
-
-    fn is_full(&self) -> bool {
-        self.len == WAKE_BATCH
-    }
-
-    fn push(&mut self, waker: Waker) {
-        self.wakers[self.len] = Some(waker);
-        self.len += 1;
-    }
-
-    fn wake_all(mut self) {
-        for waker in &mut self.wakers[..self.len] {
-            if let Some(waker) = waker.take() {
-                waker.wake();
-            }
-        }
-    }
 }
 
 /// Locks ignoring poisoning: no user code runs under the lock (wakers are only cloned and
@@ -372,7 +341,7 @@ impl Permits {
     #[cold]
     fn grant_to_line(&self) {
         loop {
-            let mut batch = WakeBatch::new();
+            let mut batch = WakeBatch::<WAKE_BATCH>::new();
             let mut line = lock(&self.line);
             let state = self.state.load(Ordering::Acquire);
             if state & WAITERS == 0 {
@@ -406,7 +375,7 @@ impl Permits {
     /// Closes: every sender in line and every later acquire fails.
     pub(super) fn close(&self) {
         loop {
-            let mut batch = WakeBatch::new();
+            let mut batch = WakeBatch::<WAKE_BATCH>::new();
             let mut line = lock(&self.line);
             self.state.fetch_or(CLOSED, Ordering::AcqRel);
             while !batch.is_full() {
