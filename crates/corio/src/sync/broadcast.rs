@@ -56,22 +56,26 @@
 //!   with `pos` itself and `rem`, how many receivers still have to read it.
 //! - `tail`: one `Mutex<Tail>` with the next position to send, the number of receivers,
 //!   whether the channel is closed, and the receivers waiting for a value.
+//! - `sent`: a copy of the next position to send, an atomic, stored once that position's
+//!   slot is written. It and `tail` each have cache lines of their own.
 //! - `num_tx`: the number of senders, an atomic; the last one to go closes the channel.
 //!
 //! Each receiver keeps `next`, the position of the next value it wants.
 //!
 //! **Locks.** The lock order is `tail`, then a slot; no code holds two slots at once. A
-//! send takes `tail`, claims the position `tail.pos` and writes its slot, so positions are
-//! handed out and written in one order. A receiver whose value is there (`slot.pos == next`)
-//! takes only that slot's lock: receivers that keep up never touch `tail`, and receivers
-//! reading different slots never meet. Only when its slot does not hold `next` does a
-//! receiver take `tail` (and then the slot again, since a send may have come in between):
-//! then `next == tail.pos` means there is nothing new (it registers to be woken, or reports
-//! `Closed`), and anything else means `next` was overwritten (`Lagged`: it skips to
-//! `tail.pos - capacity`, the oldest position held). No value is cloned or dropped and no
-//! task is woken under `tail` (wakers are only cloned and compared there). A value's
-//! `clone` runs under its slot's lock alone, before anything is updated, so a panicking
-//! `clone` leaves the channel as it was (locks ignore poisoning).
+//! send takes `tail`, claims the position `tail.pos`, writes its slot and then publishes
+//! `sent`, so positions are handed out and written in one order. A receiver with
+//! `next < sent` has a value: it takes only that slot's lock, and finds the value there
+//! (`slot.pos == next`) unless it was overwritten. Receivers that keep up never touch
+//! `tail`, and receivers reading different slots never meet. Otherwise the receiver takes
+//! `tail`: `next == tail.pos` means there is nothing new (it registers to be woken, or
+//! reports `Closed`) and costs no slot lock at all; anything else means a send came in
+//! meanwhile or `next` was overwritten, which the slot, locked under `tail`, tells apart.
+//! Overwritten is `Lagged`: the receiver skips to `tail.pos - capacity`, the oldest
+//! position held. No value is cloned or dropped and no task is woken under `tail` (wakers
+//! are only cloned and compared there). A value's `clone` runs under its slot's lock
+//! alone, before anything is updated, so a panicking `clone` leaves the channel as it was
+//! (locks ignore poisoning).
 //!
 //! **Values are released early.** A send sets `rem` to the number of receivers. Each
 //! receiver that reads the value decrements it; the last one moves the value out instead of
@@ -103,9 +107,10 @@ use std::pin::Pin;
 use std::sync::PoisonError;
 use std::task::{Context, Poll, Waker, ready};
 
-use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use crate::loom::sync::{Arc, Mutex, MutexGuard};
 use crate::scheduler::coop;
+use crate::sync::cache_padded::CachePadded;
 
 /// How many wakers a send takes out of the waiter list before it unlocks `tail` to wake
 /// them.
@@ -165,12 +170,13 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         .collect();
     let shared = Arc::new(Shared {
         buffer,
-        tail: Mutex::new(Tail {
+        tail: CachePadded(Mutex::new(Tail {
             pos: 0,
             rx_cnt: 0,
             closed: false,
             waiters: Waiters::new(),
-        }),
+        })),
+        sent: CachePadded(AtomicU64::new(0)),
         num_tx: AtomicUsize::new(1),
     });
     let rx = Receiver::new(shared.clone());
@@ -203,7 +209,10 @@ struct Shared<T> {
     /// The ring: the value sent at position `pos` lives in slot `pos % capacity`.
     buffer: Box<[Mutex<Slot<T>>]>,
     /// Lock this before any slot.
-    tail: Mutex<Tail>,
+    tail: CachePadded<Mutex<Tail>>,
+    /// `Tail::pos`, published once the slot below it is written: a receiver whose `next`
+    /// is below it has a value (or has lagged) without locking `tail`.
+    sent: CachePadded<AtomicU64>,
     /// Live senders; the one that brings it to zero closes the channel.
     num_tx: AtomicUsize,
 }
@@ -481,6 +490,9 @@ impl<T> Sender<T> {
             slot.rem = rx_cnt;
             slot.value.replace(value)
         };
+        // After the slot's unlock: whoever sees `pos + 1` here and then locks the slot
+        // finds the value.
+        shared.sent.store(tail.pos, Ordering::Release);
         shared.wake_waiters(tail, pos);
         // Dropped with no lock held: its `Drop` may do anything.
         drop(overwritten);
@@ -571,7 +583,7 @@ impl<T> Receiver<T> {
     /// How many values this receiver has yet to read: those sent since its last read,
     /// including any already overwritten.
     pub fn len(&self) -> usize {
-        (lock(&self.shared.tail).pos - self.next) as usize
+        (self.shared.sent.load(Ordering::Acquire) - self.next) as usize
     }
 
     /// True if this receiver has read every value sent so far.
@@ -626,22 +638,16 @@ impl<T: Clone> Receiver<T> {
     /// The next value, or why there is none; registers `waker` if it is `Empty`.
     fn recv_inner(&mut self, waker: Option<&Waker>) -> Result<T, TryRecvError> {
         let Receiver { shared, next, id } = self;
-        let slot = lock(shared.slot(*next));
-        if slot.pos == *next {
-            return Ok(read(slot, next));
+        if *next < shared.sent.load(Ordering::Acquire) {
+            // Sent: the slot holds it, unless it was overwritten since.
+            let slot = lock(shared.slot(*next));
+            if slot.pos == *next {
+                return Ok(read(slot, next));
+            }
         }
-        drop(slot);
 
-        // Not there: nothing new, closed, or overwritten. Only `tail` can tell; relock the
-        // slot under it (lock order), as a send may have written it in between.
+        // Nothing new, closed, or overwritten. Only `tail` can tell.
         let mut tail = lock(&shared.tail);
-        let slot = lock(shared.slot(*next));
-        if slot.pos == *next {
-            drop(tail);
-            return Ok(read(slot, next));
-        }
-        drop(slot);
-
         if *next == tail.pos {
             if tail.closed {
                 return Err(TryRecvError::Closed);
@@ -653,6 +659,14 @@ impl<T: Clone> Receiver<T> {
             }
             return Err(TryRecvError::Empty);
         }
+        // Sent meanwhile, or overwritten: lock the slot under `tail` (lock order) so no
+        // send comes in between.
+        let slot = lock(shared.slot(*next));
+        if slot.pos == *next {
+            drop(tail);
+            return Ok(read(slot, next));
+        }
+        drop(slot);
 
         // `next` was sent (it is below `tail.pos`) but its slot has since been written again:
         // overwritten. So `tail.pos > next + capacity`, and the oldest value held is at

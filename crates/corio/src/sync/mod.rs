@@ -32,4 +32,5 @@ pub use rwlock::{
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError, TryLockError,
 };
+mod cache_padded;
 mod wake_batch;

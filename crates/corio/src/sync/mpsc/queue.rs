@@ -57,6 +57,7 @@ use std::ptr;
 
 use crate::loom::UnsafeCell;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::cache_padded::CachePadded;
 
 #[cfg(loom)]
 use loom::sync::atomic::AtomicPtr;
@@ -146,11 +147,6 @@ struct Head<T> {
     /// The block holding it.
     block: *mut Block<T>,
 }
-
-/// Pads to two cache lines (what the adjacent-line prefetcher pulls in), so the senders' and
-/// the receiver's ends never share one.
-#[repr(align(128))]
-struct CachePadded<T>(T);
 
 /// The queue of values; see the module docs.
 pub(super) struct Queue<T> {
