@@ -594,6 +594,8 @@ fn once_cell_set_get_take_and_into_inner() {
     }
 }
 
+// `const_new` does not exist under loom (loom's atomics are not `const`).
+#[cfg(not(loom))]
 #[test]
 fn once_cell_in_a_static() {
     static SHARED: OnceCell<String> = OnceCell::const_new();
