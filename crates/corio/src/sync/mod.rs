@@ -32,5 +32,6 @@ pub use rwlock::{
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError, TryLockError,
 };
+mod atomic_waker;
 mod cache_padded;
 mod wake_batch;

@@ -7,13 +7,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use super::atomic_waker::AtomicWaker;
 use super::permits::Permits;
 use super::queue::{Armed, Pop, Queue};
 use super::waker_set::WakerSet;
 use crate::loom::sync::Arc;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 use crate::scheduler::coop;
+use crate::sync::atomic_waker::AtomicWaker;
 
 /// How often a receiver re-checks a slot whose sender is mid-write before it sleeps.
 const BUSY_SPINS: u32 = 100;

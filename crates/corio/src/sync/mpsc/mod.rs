@@ -62,7 +62,6 @@
 //! no value. Receives spend the task's cooperative budget, so a task that always finds a
 //! value still lets its neighbours run.
 
-mod atomic_waker;
 mod bounded;
 mod chan;
 pub mod error;

@@ -1,7 +1,7 @@
 //! `AtomicWaker`: one task's waker, registered by that task and woken by anyone.
 //!
-//! The receiver of a channel registers here before it parks; a sender (or a closer) that
-//! must wake it calls [`AtomicWaker::wake`]. The slot is guarded by a small state word
+//! A receiver (of an `mpsc` channel, or each `broadcast` receiver) registers here before it
+//! parks; a sender (or a closer) that must wake it calls [`AtomicWaker::wake`]. The slot is guarded by a small state word
 //! instead of a lock:
 //!
 //! | state          | meaning                                                        |
@@ -11,7 +11,7 @@
 //! | `WAKING`       | a waker is reading the slot to wake it: it alone touches it    |
 //! | both           | a wake came in while the owner was registering                 |
 //!
-//! Only one task registers (the channel's single receiver), so `REGISTERING` is never
+//! Only one task registers (the receiver that owns the slot), so `REGISTERING` is never
 //! contended; wakers contend only among themselves, and a wake that finds another one in
 //! progress skips, because the one in progress wakes the same task.
 //!
@@ -105,8 +105,10 @@ impl AtomicWaker {
         }
     }
 
-    /// Takes the waker out for [`wake`](AtomicWaker::wake).
-    fn take_waker(&self) -> Option<Waker> {
+    /// Takes the waker out to wake it, as [`wake`](AtomicWaker::wake) does, for a caller
+    /// that must wake it later (after unlocking something). `None` if there is none, or if
+    /// the owner is registering a new one right now: it then wakes that one itself.
+    pub(crate) fn take_waker(&self) -> Option<Waker> {
         if self.state.fetch_or(WAKING, Ordering::AcqRel) != IDLE {
             // The owner is registering (and will wake itself, seeing `WAKING`), or another
             // wake is taking the waker, to wake the same task.
