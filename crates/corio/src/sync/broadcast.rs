@@ -63,7 +63,7 @@
 //! - `num_tx`: the number of senders, an atomic; the last one to go closes the channel.
 //!
 //! Each receiver keeps `next`, the position of the next value it wants, and shares its
-//! `Waiter` (a flag and an [`AtomicWaker`], on a cache line of their own) with the slab.
+//! `Waiter` (a flag and an `AtomicWaker`, on a cache line of their own) with the slab.
 //!
 //! **Locks.** The lock order is `tail`, then a slot; no code holds two slots at once. A
 //! send takes `tail`, claims the position `tail.pos`, writes its slot and then publishes
@@ -82,7 +82,7 @@
 //! with a read-modify-write (acquire-release), so one of them reads the other's: if the
 //! send's swap comes first, the receiver's swap reads it and so sees the new `sent` (and
 //! reads instead of sleeping); otherwise the send's swap reads the raised flag, and it
-//! takes the waker out ([`AtomicWaker::take_waker`]) to wake it after unlocking `tail`
+//! takes the waker out (`AtomicWaker::take_waker`) to wake it after unlocking `tail`
 //! (in batches of `WAKE_BATCH`, 32). Closing works the same way through the `CLOSED` bit.
 //! So receivers that keep up share no lock with each other or with the sender; a send
 //! costs one swap per receiver (tokio's list costs one step per waiting receiver instead,
