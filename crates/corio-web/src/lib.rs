@@ -1,0 +1,22 @@
+//! corio-web: a FastAPI-class web framework on the corio runtime.
+//!
+//! The crate is layered, each folder one layer:
+//!
+//! - [`body`]: [`Body`], the bytes of a request or response, whole or streamed.
+//! - [`service`]: the seam between the HTTP server and the application: a [`Service`] turns
+//!   a [`Request`] into a [`Response`].
+//! - [`response`]: [`IntoResponse`], what handlers return, and [`HttpError`].
+//! - `server/`: HTTP/1.1 on corio's `TcpListener` (connection handling, limits).
+//!
+//! Routing, extraction, responses and OpenAPI come on top of the `Service` seam.
+
+pub mod body;
+pub mod response;
+pub mod service;
+
+pub use body::Body;
+pub use response::{HttpError, IntoResponse};
+pub use service::{Request, Response, Service, service_fn};
+
+/// Re-exported so users name the same `http` types corio-web uses.
+pub use http;

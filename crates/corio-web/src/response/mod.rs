@@ -1,0 +1,169 @@
+//! Turning handler results into responses: [`IntoResponse`].
+//!
+//! A handler returns anything that implements [`IntoResponse`]: text, bytes, a status code,
+//! a `(StatusCode, body)` pair, a full [`Response`], or a `Result` of two such types (so
+//! `?` works with errors that know their response, like [`HttpError`]).
+
+mod http_error;
+
+pub use http_error::HttpError;
+
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+
+use crate::{Body, Response};
+
+/// `text/plain; charset=utf-8`, the content type of `String` and `&str` responses.
+pub(crate) const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
+
+/// `application/json`, the content type of JSON responses and errors.
+pub(crate) const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// Something a handler can return: it knows the response it stands for.
+///
+/// ```
+/// use corio_web::http::StatusCode;
+/// use corio_web::response::IntoResponse;
+///
+/// let response = (StatusCode::CREATED, "made it").into_response();
+/// assert_eq!(response.status(), StatusCode::CREATED);
+/// assert_eq!(response.headers()["content-type"], "text/plain; charset=utf-8");
+/// ```
+pub trait IntoResponse {
+    /// The response.
+    fn into_response(self) -> Response;
+}
+
+impl IntoResponse for Response {
+    fn into_response(self) -> Response {
+        self
+    }
+}
+
+impl IntoResponse for Body {
+    fn into_response(self) -> Response {
+        Response::new(self)
+    }
+}
+
+impl IntoResponse for StatusCode {
+    fn into_response(self) -> Response {
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = self;
+        response
+    }
+}
+
+impl IntoResponse for () {
+    fn into_response(self) -> Response {
+        Response::new(Body::empty())
+    }
+}
+
+fn with_content_type(body: Body, content_type: HeaderValue) -> Response {
+    let mut response = Response::new(body);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
+    response
+}
+
+impl IntoResponse for &'static str {
+    fn into_response(self) -> Response {
+        with_content_type(Body::from(self), TEXT_PLAIN)
+    }
+}
+
+impl IntoResponse for String {
+    fn into_response(self) -> Response {
+        with_content_type(Body::from(self), TEXT_PLAIN)
+    }
+}
+
+impl IntoResponse for Bytes {
+    fn into_response(self) -> Response {
+        with_content_type(
+            Body::from(self),
+            HeaderValue::from_static("application/octet-stream"),
+        )
+    }
+}
+
+impl IntoResponse for Vec<u8> {
+    fn into_response(self) -> Response {
+        Bytes::from(self).into_response()
+    }
+}
+
+impl<T: IntoResponse> IntoResponse for (StatusCode, T) {
+    fn into_response(self) -> Response {
+        let mut response = self.1.into_response();
+        *response.status_mut() = self.0;
+        response
+    }
+}
+
+impl<T: IntoResponse> IntoResponse for (http::HeaderMap, T) {
+    fn into_response(self) -> Response {
+        let mut response = self.1.into_response();
+        response.headers_mut().extend(self.0);
+        response
+    }
+}
+
+impl<T: IntoResponse> IntoResponse for (StatusCode, http::HeaderMap, T) {
+    fn into_response(self) -> Response {
+        let mut response = (self.1, self.2).into_response();
+        *response.status_mut() = self.0;
+        response
+    }
+}
+
+impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
+    fn into_response(self) -> Response {
+        match self {
+            Ok(ok) => ok.into_response(),
+            Err(err) => err.into_response(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_text(response: Response) -> String {
+        corio::run(async move {
+            let bytes = response.into_body().to_bytes(1 << 20).await.unwrap();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        })
+    }
+
+    #[test]
+    fn text_gets_a_plain_content_type() {
+        let response = "hi".into_response();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], TEXT_PLAIN);
+        assert_eq!(body_text(response), "hi");
+        assert_eq!(body_text(String::from("yo").into_response()), "yo");
+    }
+
+    #[test]
+    fn status_and_headers_combine_with_any_body() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-id", HeaderValue::from_static("7"));
+        let response = (StatusCode::ACCEPTED, headers, "queued").into_response();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        assert_eq!(response.headers()["x-id"], "7");
+        assert_eq!(body_text(response), "queued");
+        assert_eq!(StatusCode::NO_CONTENT.into_response().status(), 204);
+    }
+
+    #[test]
+    fn results_answer_with_either_side() {
+        let ok: Result<&'static str, StatusCode> = Ok("fine");
+        assert_eq!(body_text(ok.into_response()), "fine");
+        let err: Result<&'static str, StatusCode> = Err(StatusCode::IM_A_TEAPOT);
+        assert_eq!(err.into_response().status(), 418);
+    }
+}

@@ -1,0 +1,78 @@
+//! The seam between the HTTP server and the application.
+//!
+//! The server parses requests off connections and calls a [`Service`]; the application
+//! (an `App` with its routes, or any function) answers. Nothing on one side of the seam
+//! knows how the other side works, so each is tested alone: the server against plain
+//! functions, the application through the in-process test client.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+
+use crate::Body;
+
+/// An HTTP request whose body is a [`Body`].
+pub type Request = http::Request<Body>;
+
+/// An HTTP response whose body is a [`Body`].
+pub type Response = http::Response<Body>;
+
+/// A boxed future answering one request.
+pub type ResponseFuture = Pin<Box<dyn Future<Output = Response> + Send + 'static>>;
+
+/// Answers requests. The server calls it once per request, from any worker thread.
+///
+/// A service never fails: errors are responses (a 500 if nothing better fits). A panic
+/// while answering is caught by the server, logged, and answered with a 500.
+pub trait Service: Send + Sync + 'static {
+    /// Starts answering `request`.
+    fn call(&self, request: Request) -> ResponseFuture;
+}
+
+/// A [`Service`] made of a function, for servers that need no routing (and for tests).
+///
+/// ```
+/// use corio_web::{Body, Request, Response, Service, service_fn};
+///
+/// let hello = service_fn(|_request: Request| async { Response::new(Body::from("hello")) });
+/// corio::run(async move {
+///     let response = hello.call(Request::new(Body::empty())).await;
+///     assert_eq!(response.into_body().to_bytes(64).await.unwrap(), "hello");
+/// });
+/// ```
+pub fn service_fn<F, Fut>(f: F) -> ServiceFn<F>
+where
+    F: Fn(Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response> + Send + 'static,
+{
+    ServiceFn(f)
+}
+
+/// The [`Service`] [`service_fn`] returns.
+#[derive(Clone, Copy, Debug)]
+pub struct ServiceFn<F>(F);
+
+impl<F, Fut> Service for ServiceFn<F>
+where
+    F: Fn(Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response> + Send + 'static,
+{
+    fn call(&self, request: Request) -> ResponseFuture {
+        Box::pin((self.0)(request))
+    }
+}
+
+impl<S: Service + ?Sized> Service for std::sync::Arc<S> {
+    fn call(&self, request: Request) -> ResponseFuture {
+        (**self).call(request)
+    }
+}
+
+/// Where a request came from, in the request's extensions (put there by the server).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectInfo {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The address the server accepted the connection on.
+    pub local: SocketAddr,
+}
