@@ -6,12 +6,14 @@
 //! - [`service`]: the seam between the HTTP server and the application: a [`Service`] turns
 //!   a [`Request`] into a [`Response`].
 //! - [`response`]: [`IntoResponse`], what handlers return, and [`HttpError`].
+//! - [`routing`]: the radix-tree router: method + path to an endpoint, or 404/405/redirect.
 //! - `server/`: HTTP/1.1 on corio's `TcpListener` (connection handling, limits).
 //!
 //! Routing, extraction, responses and OpenAPI come on top of the `Service` seam.
 
 pub mod body;
 pub mod response;
+pub mod routing;
 pub mod service;
 
 pub use body::Body;
