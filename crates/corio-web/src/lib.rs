@@ -7,6 +7,7 @@
 //!   a [`Request`] into a [`Response`].
 //! - [`response`]: [`IntoResponse`], what handlers return, and [`HttpError`].
 //! - [`routing`]: the radix-tree router: method + path to an endpoint, or 404/405/redirect.
+//! - [`testing`]: [`testing::TestClient`], the application called in-process.
 //! - `server/`: HTTP/1.1 on corio's `TcpListener` (connection handling, limits).
 //!
 //! Routing, extraction, responses and OpenAPI come on top of the `Service` seam.
@@ -15,6 +16,7 @@ pub mod body;
 pub mod response;
 pub mod routing;
 pub mod service;
+pub mod testing;
 
 pub use body::Body;
 pub use response::{HttpError, IntoResponse};
