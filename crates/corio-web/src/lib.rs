@@ -2,6 +2,7 @@
 //!
 //! The crate is layered, each folder one layer:
 //!
+//! - [`app`]: [`App`], the routes of an application; the `Service` the server runs.
 //! - [`body`]: [`Body`], the bytes of a request or response, whole or streamed.
 //! - [`service`]: the seam between the HTTP server and the application: a [`Service`] turns
 //!   a [`Request`] into a [`Response`].
@@ -12,12 +13,14 @@
 //!
 //! Routing, extraction, responses and OpenAPI come on top of the `Service` seam.
 
+pub mod app;
 pub mod body;
 pub mod response;
 pub mod routing;
 pub mod service;
 pub mod testing;
 
+pub use app::App;
 pub use body::Body;
 pub use response::{HttpError, IntoResponse};
 pub use service::{Request, Response, Service, service_fn};

@@ -1,0 +1,188 @@
+//! [`App`]: an application — its routes and its state — and the [`Service`] the server
+//! calls.
+//!
+//! Routes are registered on the app (`App::new().route_service(Method::GET, "/", svc)`); a
+//! request is looked up in the [`PathRouter`] and answered by its endpoint, or by FastAPI's
+//! answers for the other outcomes: `404 {"detail":"Not Found"}`, `405 {"detail":"Method Not
+//! Allowed"}` with an `Allow` header, or a `307` redirect to the path with (or without) its
+//! trailing slash, query kept.
+
+use std::sync::Arc;
+
+use http::{HeaderValue, Method, StatusCode, header};
+
+use crate::response::{HttpError, IntoResponse};
+use crate::routing::{PathRouter, RouteError, RouteMatch};
+use crate::service::ResponseFuture;
+use crate::{Request, Response, Service};
+
+/// What a route calls: a type-erased endpoint.
+pub(crate) type Endpoint = Arc<dyn Service>;
+
+/// An application: routes and their endpoints. It is the [`Service`] a server runs.
+///
+/// ```
+/// use corio_web::App;
+/// use corio_web::http::Method;
+/// use corio_web::testing::TestClient;
+/// use corio_web::{Body, Request, Response, service_fn};
+///
+/// let hello = service_fn(|_: Request| async { Response::new(Body::from("hello")) });
+/// let app = App::new().route_service(Method::GET, "/hello", hello);
+/// corio::run(async move {
+///     let client = TestClient::new(app);
+///     assert_eq!(client.get("/hello").send().await.text(), "hello");
+///     let missing = client.get("/nope").send().await;
+///     assert_eq!(missing.status(), 404);
+///     assert_eq!(missing.text(), r#"{"detail":"Not Found"}"#);
+/// });
+/// ```
+pub struct App {
+    router: Arc<PathRouter<Endpoint>>,
+}
+
+impl Default for App {
+    fn default() -> App {
+        App::new()
+    }
+}
+
+impl App {
+    /// An application with no routes.
+    pub fn new() -> App {
+        App {
+            router: Arc::new(PathRouter::new()),
+        }
+    }
+
+    fn router_mut(&mut self) -> &mut PathRouter<Endpoint> {
+        Arc::get_mut(&mut self.router).expect("routes are added before the app is served")
+    }
+
+    /// Answers `method` requests to `pattern` with `service`.
+    ///
+    /// # Panics
+    ///
+    /// If the route is invalid or already registered (a programming error, reported at
+    /// start-up); [`try_route_service`](App::try_route_service) returns the error instead.
+    pub fn route_service(self, method: Method, pattern: &str, service: impl Service) -> App {
+        match self.try_route_service(method, pattern, service) {
+            Ok(app) => app,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// As [`route_service`](App::route_service), returning an invalid or duplicate route
+    /// as an error.
+    pub fn try_route_service(
+        mut self,
+        method: Method,
+        pattern: &str,
+        service: impl Service,
+    ) -> Result<App, RouteError> {
+        self.router_mut()
+            .route(method, pattern, Arc::new(service))?;
+        Ok(self)
+    }
+
+    /// Turns FastAPI's trailing-slash redirect off (it is on by default).
+    pub fn redirect_slashes(mut self, on: bool) -> App {
+        self.router_mut().set_redirect_slashes(on);
+        self
+    }
+}
+
+impl Service for App {
+    fn call(&self, request: Request) -> ResponseFuture {
+        let route = self.router.lookup(request.method(), request.uri().path());
+        match route {
+            RouteMatch::Found { endpoint, .. } => endpoint.call(request),
+            RouteMatch::MethodNotAllowed { allow } => {
+                let mut response = HttpError::new(405, "Method Not Allowed").into_response();
+                response.headers_mut().insert(header::ALLOW, allow);
+                Box::pin(std::future::ready(response))
+            }
+            RouteMatch::RedirectSlash { path } => {
+                Box::pin(std::future::ready(redirect(&request, path)))
+            }
+            RouteMatch::NotFound => Box::pin(std::future::ready(
+                HttpError::new(404, "Not Found").into_response(),
+            )),
+        }
+    }
+}
+
+/// A 307 to `path`, keeping the request's query.
+fn redirect(request: &Request, path: String) -> Response {
+    let location = match request.uri().query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    let mut response = StatusCode::TEMPORARY_REDIRECT.into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestClient;
+    use crate::{Body, service_fn};
+
+    fn text(body: &'static str) -> impl Service {
+        service_fn(move |_: Request| async move { Response::new(Body::from(body)) })
+    }
+
+    fn client() -> TestClient {
+        TestClient::new(
+            App::new()
+                .route_service(Method::GET, "/items/", text("list"))
+                .route_service(Method::POST, "/items/", text("create"))
+                .route_service(Method::GET, "/items/{id}", text("one")),
+        )
+    }
+
+    #[test]
+    fn routes_answer_by_method_and_path() {
+        corio::run(async {
+            let client = client();
+            assert_eq!(client.get("/items/").send().await.text(), "list");
+            assert_eq!(client.post("/items/").send().await.text(), "create");
+            assert_eq!(client.get("/items/3").send().await.text(), "one");
+            let head = client.head("/items/3").send().await;
+            assert_eq!(head.status(), 200);
+        });
+    }
+
+    #[test]
+    fn fastapi_answers_for_404_405_and_slashes() {
+        corio::run(async {
+            let client = client();
+            let missing = client.get("/users").send().await;
+            assert_eq!(missing.status(), 404);
+            assert_eq!(missing.header("content-type"), Some("application/json"));
+            assert_eq!(missing.text(), r#"{"detail":"Not Found"}"#);
+
+            let wrong = client.delete("/items/3").send().await;
+            assert_eq!(wrong.status(), 405);
+            assert_eq!(wrong.text(), r#"{"detail":"Method Not Allowed"}"#);
+            assert_eq!(wrong.header("allow"), Some("GET, HEAD"));
+
+            let slash = client.get("/items?limit=5").send().await;
+            assert_eq!(slash.status(), 307);
+            assert_eq!(slash.header("location"), Some("/items/?limit=5"));
+        });
+    }
+
+    #[test]
+    fn bad_routes_are_reported() {
+        let err = App::new()
+            .route_service(Method::GET, "/a", text("a"))
+            .try_route_service(Method::GET, "/a", text("again"))
+            .err()
+            .expect("duplicate");
+        assert!(err.to_string().contains("registered twice"), "{err}");
+    }
+}
