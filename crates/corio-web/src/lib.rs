@@ -17,12 +17,14 @@ pub mod app;
 pub mod body;
 pub mod response;
 pub mod routing;
+pub mod server;
 pub mod service;
 pub mod testing;
 
 pub use app::App;
 pub use body::Body;
 pub use response::{HttpError, IntoResponse};
+pub use server::{Serve, Server, ServerConfig};
 pub use service::{Request, Response, Service, service_fn};
 
 /// Re-exported so users name the same `http` types corio-web uses.

@@ -1,0 +1,64 @@
+//! The `Date` header value, formatted at most once a second per thread.
+//!
+//! Every response carries a `Date` (RFC 9110, section 6.6.1), and formatting one costs
+//! more than the rest of a small response head. A date only changes once a second, so each
+//! worker thread keeps the last one it formatted and reuses it until the clock's second
+//! moves on. A per-thread cache needs no lock and no shared cache line.
+
+use std::cell::Cell;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The length of an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub const DATE_LEN: usize = 29;
+
+thread_local! {
+    /// The second the cached text is for (`u64::MAX`: none yet), and the text.
+    static CACHE: Cell<(u64, [u8; DATE_LEN])> = const { Cell::new((u64::MAX, [0; DATE_LEN])) };
+}
+
+/// The current date as an HTTP header value.
+pub fn now() -> [u8; DATE_LEN] {
+    let now = SystemTime::now();
+    let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    CACHE.with(|cache| {
+        let (cached_second, text) = cache.get();
+        if cached_second == second {
+            return text;
+        }
+        let text = format(now);
+        cache.set((second, text));
+        text
+    })
+}
+
+fn format(time: SystemTime) -> [u8; DATE_LEN] {
+    let formatted = httpdate::fmt_http_date(time);
+    let mut text = [b' '; DATE_LEN];
+    // Always 29 bytes for dates between 1970 and 9999; a clock outside that range gets a
+    // truncated (still valid header) value rather than a panic.
+    let len = formatted.len().min(DATE_LEN);
+    text[..len].copy_from_slice(&formatted.as_bytes()[..len]);
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn formats_imf_fixdate() {
+        let time = UNIX_EPOCH + Duration::from_secs(784_111_777);
+        assert_eq!(&format(time), b"Sun, 06 Nov 1994 08:49:37 GMT");
+    }
+
+    #[test]
+    fn now_is_a_parsable_current_date() {
+        let text = now();
+        let parsed = httpdate::parse_http_date(std::str::from_utf8(&text).unwrap()).unwrap();
+        let diff = SystemTime::now()
+            .duration_since(parsed)
+            .unwrap_or_else(|e| e.duration());
+        assert!(diff < Duration::from_secs(60), "{diff:?}");
+    }
+}
