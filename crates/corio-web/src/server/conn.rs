@@ -286,6 +286,11 @@ impl<S: Service> Conn<'_, S> {
             Some(Outcome::Complete) => {}
             Some(Outcome::Unfinished) | None if home.is_some() => {
                 linger = true;
+                // Too much left to drain: say so in the response.
+                let left = returned.as_ref().and_then(|r| r.body.remaining_len());
+                if left.is_some_and(|n| n > config.max_drain_size) {
+                    keep_alive = false;
+                }
                 // A client waiting for 100 Continue that never came may or may not send the
                 // body now; the connection cannot tell where the next request starts.
                 if expect.is_some() && !continue_sent {
@@ -339,13 +344,7 @@ impl<S: Service> Conn<'_, S> {
                 self.reader = Some(returned.body.into_reader());
                 Next::KeepAlive
             }
-            Outcome::Unfinished => match self.drain(returned.body).await {
-                Some(reader) => {
-                    self.reader = Some(reader);
-                    Next::KeepAlive
-                }
-                None => Next::Close { linger: false },
-            },
+            Outcome::Unfinished => self.drain(returned.body).await,
             Outcome::Failed(_) => {
                 self.reader = Some(returned.body.into_reader());
                 Next::Close { linger: true }
@@ -510,23 +509,31 @@ impl<S: Service> Conn<'_, S> {
 
     /// Reads and discards the rest of a body the handler left unread, within the drain
     /// limit and the header timeout; gives back the reader if the body ended in time.
-    async fn drain(&mut self, mut body: BodyReader) -> Option<Reader> {
+    async fn drain(&mut self, mut body: BodyReader) -> Next {
         let shared = self.shared;
         let config = &shared.config;
         let limit = body.bytes_read().saturating_add(config.max_drain_size);
-        if body
+        let drained = if body
             .remaining_len()
             .is_some_and(|n| n > config.max_drain_size)
         {
-            return None;
-        }
-        let deadline = Instant::now() + config.header_read_timeout;
-        loop {
-            match timeout_at(deadline, poll_fn(|cx| body.poll_chunk(cx))).await {
-                Ok(Ok(Some(_))) if body.bytes_read() <= limit => {}
-                Ok(Ok(None)) => return Some(body.into_reader()),
-                _ => return None,
+            false
+        } else {
+            let deadline = Instant::now() + config.header_read_timeout;
+            loop {
+                match timeout_at(deadline, poll_fn(|cx| body.poll_chunk(cx))).await {
+                    Ok(Ok(Some(_))) if body.bytes_read() <= limit => {}
+                    Ok(Ok(None)) => break true,
+                    _ => break false,
+                }
             }
+        };
+        self.reader = Some(body.into_reader());
+        if drained {
+            Next::KeepAlive
+        } else {
+            // The client may still be sending the rest.
+            Next::Close { linger: true }
         }
     }
 
