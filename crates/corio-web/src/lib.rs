@@ -9,12 +9,15 @@
 //! - [`response`]: [`IntoResponse`], what handlers return, and [`HttpError`].
 //! - [`routing`]: the radix-tree router: method + path to an endpoint, or 404/405/redirect.
 //! - [`testing`]: [`testing::TestClient`], the application called in-process.
+//! - [`extract`]: typed request extraction ([`Path`](extract::Path),
+//!   [`Query`](extract::Query), [`Json`](extract::Json), ...) with FastAPI's 422 errors.
 //! - `server/`: HTTP/1.1 on corio's `TcpListener` (connection handling, limits).
 //!
 //! Routing, extraction, responses and OpenAPI come on top of the `Service` seam.
 
 pub mod app;
 pub mod body;
+pub mod extract;
 pub mod response;
 pub mod routing;
 pub mod server;

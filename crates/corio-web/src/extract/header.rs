@@ -1,0 +1,100 @@
+//! [`Header<T>`]: typed headers; and the raw `HeaderMap`.
+
+use std::borrow::Cow;
+use std::convert::Infallible;
+
+use http::HeaderMap;
+use http::request::Parts;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::de::Shape;
+use super::kv::{self, multi_object};
+use super::{ExtractError, FromRequestParts, OptionalFromRequestParts, RequestValidationError};
+
+const HEADERS: Shape = Shape::Multi {
+    pick_last: false,
+    header_names: true,
+};
+
+/// Headers deserialized into `T`, as FastAPI reads `Header()` parameters: a field
+/// `user_agent` reads the `user-agent` header (names are case-insensitive), a `Vec` field
+/// gets every value of a repeated header, a scalar the first. Errors are located at
+/// `["header", "user-agent"]`.
+///
+/// `Option<Header<T>>` is `None` when every required header is absent.
+///
+/// ```
+/// use corio_web::extract::Header;
+/// use corio_web::http::HeaderMap;
+/// use serde::Deserialize;
+///
+/// #[derive(Debug, Deserialize)]
+/// struct Auth { x_token: String, x_retries: Option<u8> }
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("X-Retries", "many".parse().unwrap());
+/// let errors = Header::<Auth>::try_from_headers(&headers).unwrap_err();
+/// let locs: Vec<_> = errors.errors().iter().map(|e| serde_json::to_value(&e.loc).unwrap()).collect();
+/// assert_eq!(locs, [serde_json::json!(["header", "x-token"]), serde_json::json!(["header", "x-retries"])]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Header<T>(pub T);
+
+super::newtype_extractor!(Header);
+
+fn object(headers: &HeaderMap) -> Value {
+    multi_object(headers.iter().map(|(name, value)| {
+        (
+            Cow::Owned(name.as_str().replace('-', "_")),
+            String::from_utf8_lossy(value.as_bytes()),
+        )
+    }))
+}
+
+impl<T: DeserializeOwned> Header<T> {
+    /// Deserializes `headers`.
+    pub fn try_from_headers(headers: &HeaderMap) -> Result<Header<T>, RequestValidationError> {
+        kv::extract_invalid(&object(headers), "header", HEADERS).map(Header)
+    }
+}
+
+fn extract<T: DeserializeOwned>(parts: &Parts) -> Result<Header<T>, ExtractError> {
+    kv::extract(&object(&parts.headers), "header", HEADERS).map(Header)
+}
+
+impl<S, T> FromRequestParts<S> for Header<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ExtractError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ExtractError> {
+        extract(parts)
+    }
+}
+
+impl<S, T> OptionalFromRequestParts<S> for Header<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ExtractError;
+
+    async fn optional_from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, ExtractError> {
+        kv::optional(extract(parts))
+    }
+}
+
+/// All the headers, as they came.
+impl<S: Send + Sync> FromRequestParts<S> for HeaderMap {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        Ok(parts.headers.clone())
+    }
+}

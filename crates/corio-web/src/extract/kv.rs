@@ -1,0 +1,70 @@
+//! Shared by the extractors: key-value sources as the object the collecting deserializer
+//! reads, and the mapping of its outcome to a rejection.
+
+use std::borrow::Cow;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::de::{self, Failure, Shape};
+use super::{ErrorKind, ExtractError, RequestValidationError};
+
+/// Key-value pairs as an object from each key (in order of first appearance) to the array
+/// of its values.
+pub(crate) fn multi_object<'a, I>(pairs: I) -> Value
+where
+    I: IntoIterator<Item = (Cow<'a, str>, Cow<'a, str>)>,
+{
+    let mut object = Map::new();
+    for (key, value) in pairs {
+        let value = Value::String(value.into_owned());
+        match object.get_mut(key.as_ref()) {
+            Some(Value::Array(values)) => values.push(value),
+            _ => {
+                object.insert(key.into_owned(), Value::Array(vec![value]));
+            }
+        }
+    }
+    Value::Object(object)
+}
+
+/// Deserializes `T` from `value`, with errors located under `source`.
+pub(crate) fn extract<T: DeserializeOwned>(
+    value: &Value,
+    source: &'static str,
+    shape: Shape,
+) -> Result<T, ExtractError> {
+    de::from_value(value, vec![source.into()], shape).map_err(|failure| match failure {
+        Failure::Invalid(errors) => ExtractError::Invalid(errors.into()),
+        Failure::Internal(why) => ExtractError::internal(why),
+    })
+}
+
+/// Like [`extract`], for callers that only deal in validation errors (the `try_from_*`
+/// helpers): a program error becomes a `value_error` rather than a 500.
+pub(crate) fn extract_invalid<T: DeserializeOwned>(
+    value: &Value,
+    source: &'static str,
+    shape: Shape,
+) -> Result<T, RequestValidationError> {
+    de::from_value(value, vec![source.into()], shape).map_err(|failure| match failure {
+        Failure::Invalid(errors) => errors.into(),
+        Failure::Internal(why) => ErrorKind::value_error(why)
+            .at(vec![source.into()], Value::Null)
+            .into(),
+    })
+}
+
+/// The optional form of an extraction: `None` when every error is a `missing` one (what it
+/// reads is absent), the rejection when anything present is invalid.
+pub(crate) fn optional<T>(result: Result<T, ExtractError>) -> Result<Option<T>, ExtractError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(ExtractError::Invalid(errors))
+            if errors.errors().iter().all(|e| e.type_ == "missing") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
