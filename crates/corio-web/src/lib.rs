@@ -3,6 +3,7 @@
 //! The crate is layered, each folder one layer:
 //!
 //! - [`app`]: [`App`], the routes of an application; the `Service` the server runs.
+//! - [`handler`]: `async fn` and plain `fn` handlers (the latter on the blocking pool).
 //! - [`body`]: [`Body`], the bytes of a request or response, whole or streamed.
 //! - [`service`]: the seam between the HTTP server and the application: a [`Service`] turns
 //!   a [`Request`] into a [`Response`].
@@ -18,6 +19,7 @@
 pub mod app;
 pub mod body;
 pub mod extract;
+pub mod handler;
 pub mod response;
 pub mod routing;
 pub mod server;

@@ -1,8 +1,8 @@
 //! [`App`]: an application — its routes and its state — and the [`Service`] the server
 //! calls.
 //!
-//! Routes are registered on the app (`App::new().route_service(Method::GET, "/", svc)`); a
-//! request is looked up in the [`PathRouter`] and answered by its endpoint, or by FastAPI's
+//! Routes are registered on the app (`App::new().get("/items/{id}", read_item)`, or any
+//! [`Service`] with `route_service`); a request is looked up in the [`PathRouter`] and answered by its endpoint, or by FastAPI's
 //! answers for the other outcomes: `404 {"detail":"Not Found"}`, `405 {"detail":"Method Not
 //! Allowed"}` with an `Allow` header, or a `307` redirect to the path with (or without) its
 //! trailing slash, query kept.
@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use http::{HeaderValue, Method, StatusCode, header};
 
+use crate::extract::PathParams;
+use crate::handler::Handler;
 use crate::response::{HttpError, IntoResponse};
 use crate::routing::{PathRouter, RouteError, RouteMatch};
 use crate::service::ResponseFuture;
@@ -37,8 +39,10 @@ pub(crate) type Endpoint = Arc<dyn Service>;
 ///     assert_eq!(missing.text(), r#"{"detail":"Not Found"}"#);
 /// });
 /// ```
-pub struct App {
-    router: Arc<PathRouter<Endpoint>>,
+pub struct App<S = ()> {
+    router: PathRouter<Endpoint>,
+    /// What `State<T>` extractors read; shared by every handler.
+    state: Arc<S>,
 }
 
 impl Default for App {
@@ -48,15 +52,76 @@ impl Default for App {
 }
 
 impl App {
-    /// An application with no routes.
+    /// An application with no routes and no state.
     pub fn new() -> App {
+        App::with_state(())
+    }
+}
+
+/// Registers a handler for one method: `get`, `post`, ...
+macro_rules! method_fn {
+    ($($(#[$doc:meta])* $name:ident => $method:ident;)*) => {$(
+        $(#[$doc])*
+        ///
+        /// # Panics
+        ///
+        /// If the route is invalid or already registered (a programming error, reported at
+        /// start-up).
+        pub fn $name<H, T>(self, pattern: &str, handler: H) -> App<S>
+        where
+            H: Handler<T, S>,
+            T: 'static,
+        {
+            self.route(Method::$method, pattern, handler)
+        }
+    )*};
+}
+
+impl<S: Send + Sync + 'static> App<S> {
+    /// An application whose handlers can read `state` (through `State<T>`).
+    pub fn with_state(state: S) -> App<S> {
         App {
-            router: Arc::new(PathRouter::new()),
+            router: PathRouter::new(),
+            state: Arc::new(state),
         }
     }
 
-    fn router_mut(&mut self) -> &mut PathRouter<Endpoint> {
-        Arc::get_mut(&mut self.router).expect("routes are added before the app is served")
+    /// Answers `method` requests to `pattern` with `handler`: an `async fn` (run on the
+    /// event loop) or a plain `fn` (run on the blocking pool) whose arguments are
+    /// extractors.
+    ///
+    /// # Panics
+    ///
+    /// If the route is invalid or already registered (a programming error, reported at
+    /// start-up).
+    pub fn route<H, T>(self, method: Method, pattern: &str, handler: H) -> App<S>
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        let endpoint = HandlerService {
+            handler,
+            state: self.state.clone(),
+            _marker: std::marker::PhantomData,
+        };
+        self.route_service(method, pattern, endpoint)
+    }
+
+    method_fn! {
+        /// Answers `GET` (and `HEAD`) requests to `pattern` with `handler`.
+        get => GET;
+        /// Answers `POST` requests to `pattern` with `handler`.
+        post => POST;
+        /// Answers `PUT` requests to `pattern` with `handler`.
+        put => PUT;
+        /// Answers `PATCH` requests to `pattern` with `handler`.
+        patch => PATCH;
+        /// Answers `DELETE` requests to `pattern` with `handler`.
+        delete => DELETE;
+        /// Answers `OPTIONS` requests to `pattern` with `handler`.
+        options => OPTIONS;
+        /// Answers `HEAD` requests to `pattern` with `handler` (instead of the `GET` one).
+        head => HEAD;
     }
 
     /// Answers `method` requests to `pattern` with `service`.
@@ -65,7 +130,7 @@ impl App {
     ///
     /// If the route is invalid or already registered (a programming error, reported at
     /// start-up); [`try_route_service`](App::try_route_service) returns the error instead.
-    pub fn route_service(self, method: Method, pattern: &str, service: impl Service) -> App {
+    pub fn route_service(self, method: Method, pattern: &str, service: impl Service) -> App<S> {
         match self.try_route_service(method, pattern, service) {
             Ok(app) => app,
             Err(e) => panic!("{e}"),
@@ -79,24 +144,57 @@ impl App {
         method: Method,
         pattern: &str,
         service: impl Service,
-    ) -> Result<App, RouteError> {
-        self.router_mut()
-            .route(method, pattern, Arc::new(service))?;
+    ) -> Result<App<S>, RouteError> {
+        self.router.route(method, pattern, Arc::new(service))?;
         Ok(self)
     }
 
     /// Turns FastAPI's trailing-slash redirect off (it is on by default).
-    pub fn redirect_slashes(mut self, on: bool) -> App {
-        self.router_mut().set_redirect_slashes(on);
+    pub fn redirect_slashes(mut self, on: bool) -> App<S> {
+        self.router.set_redirect_slashes(on);
         self
+    }
+
+    /// The routes: each pattern with its endpoints by method (for OpenAPI and tests).
+    pub fn routes(&self) -> impl Iterator<Item = (&str, impl Iterator<Item = &Method>)> {
+        self.router
+            .routes()
+            .map(|(pattern, methods)| (pattern, methods.iter().map(|(m, _)| m)))
     }
 }
 
-impl Service for App {
+/// A handler with the state it reads: the endpoint a route stores.
+struct HandlerService<H, T, S> {
+    handler: H,
+    state: Arc<S>,
+    /// `T` only selects the `Handler` implementation; `fn() -> T` keeps the type `Send`
+    /// and `Sync` whatever `T` is.
+    _marker: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<H, T, S> Service for HandlerService<H, T, S>
+where
+    H: Handler<T, S>,
+    T: 'static,
+    S: Send + Sync + 'static,
+{
     fn call(&self, request: Request) -> ResponseFuture {
+        self.handler.clone().call(request, self.state.clone())
+    }
+}
+
+impl<S: Send + Sync + 'static> Service for App<S> {
+    fn call(&self, mut request: Request) -> ResponseFuture {
         let route = self.router.lookup(request.method(), request.uri().path());
         match route {
-            RouteMatch::Found { endpoint, .. } => endpoint.call(request),
+            RouteMatch::Found {
+                endpoint, params, ..
+            } => {
+                request
+                    .extensions_mut()
+                    .insert(PathParams::from_pairs(params));
+                endpoint.call(request)
+            }
             RouteMatch::MethodNotAllowed { allow } => {
                 let mut response = HttpError::new(405, "Method Not Allowed").into_response();
                 response.headers_mut().insert(header::ALLOW, allow);

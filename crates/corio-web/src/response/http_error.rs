@@ -24,7 +24,9 @@ use crate::{Body, Response};
 pub struct HttpError {
     status: StatusCode,
     detail: String,
-    headers: HeaderMap,
+    /// Boxed, and only when there are some: handlers return `Result<T, HttpError>`, and
+    /// a small error keeps every such result small.
+    headers: Option<Box<HeaderMap>>,
 }
 
 impl HttpError {
@@ -37,14 +39,16 @@ impl HttpError {
         HttpError {
             status: StatusCode::from_u16(status).expect("HttpError: invalid status code"),
             detail: detail.into(),
-            headers: HeaderMap::new(),
+            headers: None,
         }
     }
 
     /// Adds a header to the response (FastAPI's `HTTPException(headers=...)`), e.g.
     /// `WWW-Authenticate` on a 401.
     pub fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> HttpError {
-        self.headers.append(name, value);
+        self.headers
+            .get_or_insert_with(Default::default)
+            .append(name, value);
         self
     }
 
@@ -77,7 +81,9 @@ impl IntoResponse for HttpError {
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, APPLICATION_JSON);
-        headers.extend(self.headers);
+        if let Some(extra) = self.headers {
+            headers.extend(*extra);
+        }
         response
     }
 }
@@ -121,6 +127,11 @@ mod tests {
         assert_eq!(response.status(), 401);
         assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+    }
+
+    #[test]
+    fn an_error_is_small_enough_to_return_by_value() {
+        assert!(std::mem::size_of::<HttpError>() <= 48);
     }
 
     #[test]
