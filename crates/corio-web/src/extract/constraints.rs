@@ -447,9 +447,23 @@ where
     C: Constraint,
 {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = T::deserialize(deserializer)?;
-        if let Some(kind) = value.check(&C::constraints()) {
-            report_invalid::<D::Error>(kind, value.to_input())?;
+        context::capture_begin();
+        let before = context::error_count();
+        let value = T::deserialize(deserializer);
+        let captured = context::capture_end();
+        let value = value?;
+        // A value that was already wrong is a placeholder: its constraints say nothing.
+        if context::error_count() == before {
+            if let Some(kind) = value.check(&C::constraints()) {
+                match captured {
+                    Some((input, loc)) => {
+                        if !context::report_captured(loc, kind.clone(), input) {
+                            return Err(serde::de::Error::custom(kind.message()));
+                        }
+                    }
+                    None => report_invalid::<D::Error>(kind, value.to_input())?,
+                }
+            }
         }
         Ok(Constrained {
             value,

@@ -82,6 +82,14 @@ struct Ctx {
     errors: Vec<ValidationError>,
     hints: Hints,
     shape: Shape,
+    /// Constrained values being deserialized, innermost last: each wants the input it is
+    /// read from, to echo it as sent (`"11"`, not the `11.0` it became).
+    captures: Vec<Capture>,
+}
+
+struct Capture {
+    depth: usize,
+    got: Option<(Value, Loc)>,
 }
 
 thread_local! {
@@ -115,6 +123,7 @@ pub(crate) fn run<R>(
         errors: Vec::new(),
         hints,
         shape,
+        captures: Vec::new(),
     };
     // Nested runs (a `Deserialize` impl that extracts again) keep the outer state aside.
     let previous = CTX.with(|c| c.borrow_mut().replace(ctx));
@@ -214,6 +223,47 @@ pub(crate) fn report(relative: &[LocPart], kind: ErrorKind, input: Value) -> boo
             if let Some(top) = ctx.frames.last_mut() {
                 top.has_error = true;
             }
+        }
+        ctx.errors.push(kind.at(loc, input));
+    })
+    .is_some()
+}
+
+/// Starts capturing the input of the value about to be deserialized (see [`offer`]).
+pub(crate) fn capture_begin() {
+    with(|ctx| {
+        let depth = ctx.frames.len();
+        ctx.captures.push(Capture { depth, got: None })
+    });
+}
+
+/// Ends the capture [`capture_begin`] started: the input and its location, if the value
+/// was read by the collecting deserializer.
+pub(crate) fn capture_end() -> Option<(Value, Loc)> {
+    with(|ctx| ctx.captures.pop().and_then(|c| c.got)).flatten()
+}
+
+/// Offers the input a value is read from to the innermost capture, which keeps the first
+/// one at or below its depth (a single path parameter is one frame deeper than `Path`).
+pub(crate) fn offer(value: &Value) {
+    with(|ctx| {
+        let depth = ctx.frames.len();
+        if let Some(capture) = ctx.captures.last_mut() {
+            if capture.got.is_none() && depth >= capture.depth {
+                let loc = ctx.frames.iter().map(|f| f.part.clone()).collect();
+                capture.got = Some((value.clone(), loc));
+            }
+        }
+    });
+}
+
+/// Reports a constraint violation of the value read from `input` at `loc` (from
+/// [`capture_end`]). Silenced when a value containing it already has an error. Returns
+/// `false` if no pass is running.
+pub(crate) fn report_captured(loc: Loc, kind: ErrorKind, input: Value) -> bool {
+    with(|ctx| {
+        if ctx.frames.iter().any(|f| f.has_error) {
+            return;
         }
         ctx.errors.push(kind.at(loc, input));
     })

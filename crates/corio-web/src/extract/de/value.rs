@@ -41,6 +41,12 @@ impl<'a> ValueDe<'a> {
 
     /// The value a scalar is read from.
     fn scalar(&self) -> &'a Value {
+        let value = self.pick();
+        context::offer(value);
+        value
+    }
+
+    fn pick(&self) -> &'a Value {
         match (self.mode, self.value) {
             (Mode::Multi, Value::Array(items)) => {
                 let picked = if context::shape().pick_last() {
@@ -226,6 +232,7 @@ impl<'de, 'a: 'de> Deserializer<'de> for ValueDe<'a> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        context::offer(self.value);
         match self.value {
             Value::Array(items) if self.mode != Mode::KvRoot => {
                 visitor.visit_seq(SeqAcc::new(items))
@@ -239,6 +246,7 @@ impl<'de, 'a: 'de> Deserializer<'de> for ValueDe<'a> {
         len: usize,
         visitor: V,
     ) -> Result<V::Value, DeError> {
+        context::offer(self.value);
         let Value::Array(items) = self.value else {
             return fail!(
                 ErrorKind::TupleType,
