@@ -26,7 +26,7 @@ pub mod server;
 pub mod service;
 pub mod testing;
 
-pub use app::App;
+pub use app::{App, Router};
 pub use body::Body;
 pub use response::{HttpError, IntoResponse};
 pub use server::{Serve, Server, ServerConfig};

@@ -7,6 +7,10 @@
 //! Allowed"}` with an `Allow` header, or a `307` redirect to the path with (or without) its
 //! trailing slash, query kept.
 
+mod router;
+
+pub use router::Router;
+
 use std::sync::Arc;
 
 use http::{HeaderValue, Method, StatusCode, header};
@@ -43,6 +47,20 @@ pub struct App<S = ()> {
     router: PathRouter<Endpoint>,
     /// What `State<T>` extractors read; shared by every handler.
     state: Arc<S>,
+    /// Every route with its metadata, in registration order (for OpenAPI).
+    route_info: Vec<RouteInfo>,
+}
+
+/// A registered route and what OpenAPI needs to know of it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RouteInfo {
+    /// The method it answers.
+    pub method: Method,
+    /// Its path pattern, prefixes included (`/api/items/{id}`).
+    pub pattern: String,
+    /// Its tags, outermost router's first.
+    pub tags: Vec<String>,
 }
 
 impl Default for App {
@@ -83,6 +101,7 @@ impl<S: Send + Sync + 'static> App<S> {
         App {
             router: PathRouter::new(),
             state: Arc::new(state),
+            route_info: Vec::new(),
         }
     }
 
@@ -145,7 +164,13 @@ impl<S: Send + Sync + 'static> App<S> {
         pattern: &str,
         service: impl Service,
     ) -> Result<App<S>, RouteError> {
-        self.router.route(method, pattern, Arc::new(service))?;
+        self.router
+            .route(method.clone(), pattern, Arc::new(service))?;
+        self.route_info.push(RouteInfo {
+            method,
+            pattern: pattern.to_string(),
+            tags: Vec::new(),
+        });
         Ok(self)
     }
 
@@ -155,11 +180,9 @@ impl<S: Send + Sync + 'static> App<S> {
         self
     }
 
-    /// The routes: each pattern with its endpoints by method (for OpenAPI and tests).
-    pub fn routes(&self) -> impl Iterator<Item = (&str, impl Iterator<Item = &Method>)> {
-        self.router
-            .routes()
-            .map(|(pattern, methods)| (pattern, methods.iter().map(|(m, _)| m)))
+    /// Every route with its metadata, in registration order (for OpenAPI and tests).
+    pub fn route_info(&self) -> impl Iterator<Item = &RouteInfo> {
+        self.route_info.iter()
     }
 }
 
