@@ -28,7 +28,7 @@ pub mod testing;
 
 pub use app::{App, Router};
 pub use body::Body;
-pub use response::{HttpError, IntoResponse};
+pub use response::{Html, HttpError, IntoResponse, Redirect};
 pub use server::{Serve, Server, ServerConfig};
 pub use service::{Request, Response, Service, service_fn};
 

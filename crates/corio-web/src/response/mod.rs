@@ -5,8 +5,10 @@
 //! `?` works with errors that know their response, like [`HttpError`]).
 
 mod http_error;
+mod redirect;
 
 pub use http_error::HttpError;
+pub use redirect::Redirect;
 
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
@@ -111,6 +113,35 @@ impl<T: IntoResponse> IntoResponse for (http::HeaderMap, T) {
     }
 }
 
+/// Headers given inline, e.g. a content type for bytes:
+/// `([(header::CONTENT_TYPE, "image/png")], png_bytes)`.
+impl<T: IntoResponse, const N: usize> IntoResponse
+    for ([(header::HeaderName, &'static str); N], T)
+{
+    fn into_response(self) -> Response {
+        let mut response = self.1.into_response();
+        for (name, value) in self.0 {
+            response
+                .headers_mut()
+                .insert(name, HeaderValue::from_static(value));
+        }
+        response
+    }
+}
+
+/// An HTML page (`text/html; charset=utf-8`), FastAPI's `HTMLResponse`.
+#[derive(Debug, Clone)]
+pub struct Html<T>(pub T);
+
+impl<T: Into<Body>> IntoResponse for Html<T> {
+    fn into_response(self) -> Response {
+        with_content_type(
+            self.0.into(),
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )
+    }
+}
+
 impl<T: IntoResponse> IntoResponse for (StatusCode, http::HeaderMap, T) {
     fn into_response(self) -> Response {
         let mut response = (self.1, self.2).into_response();
@@ -157,6 +188,28 @@ mod tests {
         assert_eq!(response.headers()["x-id"], "7");
         assert_eq!(body_text(response), "queued");
         assert_eq!(StatusCode::NO_CONTENT.into_response().status(), 204);
+    }
+
+    #[test]
+    fn inline_headers_and_html() {
+        let png = ([(header::CONTENT_TYPE, "image/png")], vec![0x89u8, b'P']).into_response();
+        assert_eq!(png.headers()[header::CONTENT_TYPE], "image/png");
+        let page = Html("<h1>hi</h1>").into_response();
+        assert_eq!(
+            page.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(body_text(page), "<h1>hi</h1>");
+    }
+
+    #[test]
+    fn streamed_bodies_pass_through() {
+        use futures_util::stream;
+        let chunks: Vec<Result<Bytes, std::io::Error>> =
+            vec![Ok(Bytes::from_static(b"a")), Ok(Bytes::from_static(b"b"))];
+        let response = Body::from_stream(stream::iter(chunks)).into_response();
+        assert_eq!(response.body().exact_len(), None, "sent chunked");
+        assert_eq!(body_text(response), "ab");
     }
 
     #[test]
