@@ -14,7 +14,7 @@
 //! | [`Json<T>`] | a JSON body | `["body", field, ...]` |
 //! | [`Form<T>`] | an `application/x-www-form-urlencoded` body | `["body", name]` |
 //! | `Bytes`, `String`, [`Body`](crate::Body) | the raw body (up to the [`BodyLimit`]) | |
-//! | [`State<T>`], [`Extension<T>`], [`ConnectInfo`](crate::service::ConnectInfo), `Method`, `Uri`, `Version`, `HeaderMap`, [`Request`](crate::Request) | the rest | |
+//! | [`State<T>`], [`Extension<T>`], [`ConnectInfo`](crate::service::ConnectInfo), `Method`, `Uri`, `Version`, `HeaderMap`, [`Request`] | the rest | |
 //!
 //! `Option<E>` makes an extractor optional: `None` when what it reads is absent, still a
 //! 422 when it is there but invalid. `Result<E, E::Rejection>` hands the rejection to the
