@@ -457,3 +457,42 @@ fn many_missing_fields_in_one_struct_are_all_reported() {
         ]
     );
 }
+
+#[test]
+fn maps_take_every_key() {
+    use std::collections::HashMap;
+    let Query(last) = extract::<Query<HashMap<String, String>>>("/?a=1&b=2&a=3", &[]).unwrap();
+    assert_eq!(last.len(), 2);
+    assert_eq!(last["a"], "3");
+    let Query(all) = extract::<Query<HashMap<String, Vec<u8>>>>("/?a=1&b=2&a=3", &[]).unwrap();
+    assert_eq!(all["a"], [1, 3]);
+    let (_, body) = rejected::<Query<HashMap<String, u8>>>("/?a=1&b=x", &[]);
+    assert_eq!(body["detail"][0]["loc"], json!(["query", "b"]));
+    assert_eq!(body["detail"][0]["type"], "int_parsing");
+}
+
+#[test]
+fn flattened_structs_read_strings_but_not_lenient_numbers() {
+    // serde buffers a flattened struct's input and deserializes it itself, without corio's
+    // lenient reading: strings work, numbers from a query string do not (as with
+    // serde_urlencoded). The failure is still a 422 naming the value.
+    #[derive(Debug, Deserialize)]
+    struct Outer {
+        q: String,
+        #[serde(flatten)]
+        inner: Inner,
+    }
+    #[derive(Debug, Deserialize)]
+    struct Inner {
+        sort: String,
+    }
+    let Query(outer) = extract::<Query<Outer>>("/?q=a&sort=name", &[]).unwrap();
+    assert_eq!((outer.q.as_str(), outer.inner.sort.as_str()), ("a", "name"));
+    let (status, body) = rejected::<Query<Outer>>("/?q=a", &[]);
+    assert_eq!(status, 422);
+    assert_eq!(
+        body,
+        json!({"detail": [{"type": "missing", "loc": ["query", "sort"], "msg": "Field required",
+                           "input": null}]})
+    );
+}

@@ -29,7 +29,7 @@
 //! extractors' error collection, so a request with several bad values gets all of them in
 //! one 422; used with plain serde (outside an extractor) they fail like any `Deserialize`.
 //!
-//! Own types can report the same way with [`report_invalid`].
+//! Own types check themselves the same way with [`deserialize_checked`].
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -295,12 +295,10 @@ macro_rules! constraint {
     )+};
 }
 
-/// A value that [`Constraints`] can check, and that an error can echo.
+/// A value that [`Constraints`] can check.
 pub trait Constrainable {
     /// The first constraint `self` breaks.
     fn check(&self, constraints: &Constraints) -> Option<ErrorKind>;
-    /// The value as the error's `input`.
-    fn to_input(&self) -> Value;
 }
 
 macro_rules! constrainable_number {
@@ -308,9 +306,6 @@ macro_rules! constrainable_number {
         impl Constrainable for $t {
             fn check(&self, constraints: &Constraints) -> Option<ErrorKind> {
                 constraints.check_number(Number::from(*self))
-            }
-            fn to_input(&self) -> Value {
-                Number::from(*self).to_json()
             }
         }
     )*};
@@ -323,17 +318,11 @@ impl Constrainable for String {
     fn check(&self, constraints: &Constraints) -> Option<ErrorKind> {
         constraints.check_str(self)
     }
-    fn to_input(&self) -> Value {
-        Value::String(self.clone())
-    }
 }
 
 impl Constrainable for Box<str> {
     fn check(&self, constraints: &Constraints) -> Option<ErrorKind> {
         constraints.check_str(self)
-    }
-    fn to_input(&self) -> Value {
-        Value::String(self.to_string())
     }
 }
 
@@ -341,18 +330,12 @@ impl<T: Constrainable> Constrainable for Vec<T> {
     fn check(&self, constraints: &Constraints) -> Option<ErrorKind> {
         constraints.check_len("List", self.len())
     }
-    fn to_input(&self) -> Value {
-        Value::Array(self.iter().map(Constrainable::to_input).collect())
-    }
 }
 
 /// `None` passes: the constraints apply to a value that is there.
 impl<T: Constrainable> Constrainable for Option<T> {
     fn check(&self, constraints: &Constraints) -> Option<ErrorKind> {
         self.as_ref().and_then(|v| v.check(constraints))
-    }
-    fn to_input(&self) -> Value {
-        self.as_ref().map_or(Value::Null, Constrainable::to_input)
     }
 }
 
@@ -447,24 +430,7 @@ where
     C: Constraint,
 {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        context::capture_begin();
-        let before = context::error_count();
-        let value = T::deserialize(deserializer);
-        let captured = context::capture_end();
-        let value = value?;
-        // A value that was already wrong is a placeholder: its constraints say nothing.
-        if context::error_count() == before {
-            if let Some(kind) = value.check(&C::constraints()) {
-                match captured {
-                    Some((input, loc)) => {
-                        if !context::report_captured(loc, kind.clone(), input) {
-                            return Err(serde::de::Error::custom(kind.message()));
-                        }
-                    }
-                    None => report_invalid::<D::Error>(kind, value.to_input())?,
-                }
-            }
-        }
+        let value = deserialize_checked(deserializer, |value: &T| value.check(&C::constraints()))?;
         Ok(Constrained {
             value,
             _constraint: PhantomData,
@@ -472,14 +438,16 @@ where
     }
 }
 
-/// Reports that the value being deserialized is invalid, from a `Deserialize` impl.
+/// Deserializes a `T` and checks it, for `Deserialize` impls of types with rules of their
+/// own: the error `check` returns is reported as [`Constrained`] reports its own.
 ///
-/// Inside an extractor the error is recorded at the value's location and `Ok(())` comes
-/// back: return the value you have (the request is answered with a 422 anyway) and the
-/// extractor goes on to find the other errors. Outside one, this is `Err(E::custom(msg))`.
+/// Inside an extractor, the error is recorded at the value's location, echoing the input
+/// as the client sent it, and extraction goes on to find the request's other errors (the
+/// value returned is then never used). Outside one, it is the deserialization error. A
+/// value that was already wrong (not a number at all, say) is not checked.
 ///
 /// ```
-/// use corio_web::extract::{report_invalid, ErrorKind, Query};
+/// use corio_web::extract::{deserialize_checked, ErrorKind, Query};
 /// use serde::{Deserialize, Deserializer};
 ///
 /// /// An even number.
@@ -488,21 +456,63 @@ where
 ///
 /// impl<'de> Deserialize<'de> for Even {
 ///     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Even, D::Error> {
-///         let n = u32::deserialize(d)?;
-///         if n % 2 == 1 {
-///             report_invalid::<D::Error>(ErrorKind::value_error("must be even"), n.into())?;
-///         }
-///         Ok(Even(n))
+///         deserialize_checked(d, |n: &u32| {
+///             (n % 2 == 1).then(|| ErrorKind::value_error("must be even"))
+///         })
+///         .map(Even)
 ///     }
 /// }
 ///
 /// #[derive(Debug, Deserialize)]
 /// struct Pair { a: Even, b: Even }
 ///
-/// let errors = Query::<Pair>::try_from_uri(&"/?a=1&b=3".parse().unwrap()).unwrap_err();
-/// assert_eq!(errors.errors().len(), 2);
-/// assert_eq!(errors.errors()[1].msg, "Value error, must be even");
-/// assert_eq!(errors.errors()[1].input, "3"); // echoed as it was sent
+/// let errors = Query::<Pair>::try_from_uri(&"/?a=1&b=x3".parse().unwrap()).unwrap_err();
+/// let errors = errors.errors();
+/// assert_eq!((errors[0].msg.as_str(), &errors[0].input), ("Value error, must be even", &"1".into()));
+/// assert_eq!(errors[1].type_, "int_parsing");
+/// assert!(serde_json::from_str::<Even>("3").is_err());
+/// ```
+pub fn deserialize_checked<'de, T, D, F>(deserializer: D, check: F) -> Result<T, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+    F: FnOnce(&T) -> Option<ErrorKind>,
+{
+    context::capture_begin();
+    let before = context::error_count();
+    let value = T::deserialize(deserializer);
+    let captured = context::capture_end();
+    let value = value?;
+    // A value that was already wrong is a placeholder: its rules say nothing.
+    if context::error_count() != before {
+        return Ok(value);
+    }
+    if let Some(kind) = check(&value) {
+        match captured {
+            Some((input, loc)) => {
+                if !context::report_captured(loc, kind.clone(), input) {
+                    return Err(serde::de::Error::custom(kind.message()));
+                }
+            }
+            None => report_invalid::<D::Error>(kind, Value::Null)?,
+        }
+    }
+    Ok(value)
+}
+
+/// Reports that the value being deserialized is invalid, from a `Deserialize` impl, at the
+/// current location plus nothing (prefer [`deserialize_checked`], which also knows the
+/// input as sent and where the value started).
+///
+/// Inside an extractor the error is recorded and `Ok(())` comes back: return the value you
+/// have (the request is answered with a 422 anyway) and extraction goes on. Outside one,
+/// this is `Err(E::custom(msg))`.
+///
+/// ```
+/// use corio_web::extract::{report_invalid, ErrorKind};
+///
+/// let outside = report_invalid::<serde_json::Error>(ErrorKind::value_error("nope"), 1.into());
+/// assert_eq!(outside.unwrap_err().to_string(), "Value error, nope");
 /// ```
 pub fn report_invalid<E: serde::de::Error>(kind: ErrorKind, input: Value) -> Result<(), E> {
     report_at::<E>(&[], kind, input)

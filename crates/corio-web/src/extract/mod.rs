@@ -52,7 +52,7 @@ mod validation;
 pub use body::BodyLimit;
 pub use constraints::{
     Between, Constrainable, Constrained, Constraint, Constraints, Length, Validate, Validated,
-    ValidationErrors, report_invalid,
+    ValidationErrors, deserialize_checked, report_invalid,
 };
 pub use cookie::{Cookie, Cookies};
 pub use form::Form;
