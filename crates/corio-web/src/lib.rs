@@ -13,6 +13,9 @@
 //! - [`extract`]: typed request extraction ([`Path`](extract::Path),
 //!   [`Query`](extract::Query), [`Json`](extract::Json), ...) with FastAPI's 422 errors.
 //! - `server/`: HTTP/1.1 on corio's `TcpListener` (connection handling, limits).
+//! - [`middleware`]: services wrapping services, stacked with
+//!   [`ServiceExt::layer`]: [`from_fn`](middleware::from_fn) for middleware as an
+//!   `async fn`, CORS, request ids, gzip and access logs.
 //!
 //! Routing, extraction, responses and OpenAPI come on top of the `Service` seam.
 
@@ -20,6 +23,7 @@ pub mod app;
 pub mod body;
 pub mod extract;
 pub mod handler;
+pub mod middleware;
 pub mod response;
 pub mod routing;
 pub mod server;
@@ -28,6 +32,7 @@ pub mod testing;
 
 pub use app::{App, Router};
 pub use body::Body;
+pub use middleware::ServiceExt;
 pub use response::{Html, HttpError, IntoResponse, Redirect};
 pub use server::{Serve, Server, ServerConfig};
 pub use service::{Request, Response, Service, service_fn};
