@@ -36,6 +36,8 @@
 
 mod blocking;
 mod loom;
+#[cfg(test)]
+pub(crate) mod test_util;
 
 pub mod fs;
 pub mod future;

@@ -126,22 +126,8 @@ impl Wake for MemberWaker {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::test_util::CountingWaker;
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    /// A waker that counts its wake-ups.
-    struct CountingWaker(AtomicUsize);
-
-    impl Wake for CountingWaker {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn counting_waker() -> (Arc<CountingWaker>, Waker) {
-        let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
-        (counter.clone(), Waker::from(counter))
-    }
 
     #[test]
     fn every_member_starts_queued() {
@@ -154,7 +140,7 @@ mod tests {
     #[test]
     fn a_member_is_queued_once_until_taken() {
         let queue = Arc::new(ReadyQueue::new(3));
-        let (poller, waker) = counting_waker();
+        let (poller, waker) = CountingWaker::new();
         let mut batch = Vec::new();
         queue.take_ready(&waker, &mut batch);
         batch.clear();
@@ -164,7 +150,7 @@ mod tests {
         wakers[2].wake_by_ref();
         wakers[0].wake_by_ref();
         // Only the first wake finds the poller waiting.
-        assert_eq!(poller.0.load(Ordering::SeqCst), 1);
+        assert_eq!(poller.wakes(), 1);
 
         queue.take_ready(&waker, &mut batch);
         assert_eq!(batch, [2, 0]);
@@ -172,7 +158,7 @@ mod tests {
 
         // Taken indices can be queued again, and the poller is waiting again.
         wakers[2].wake_by_ref();
-        assert_eq!(poller.0.load(Ordering::SeqCst), 2);
+        assert_eq!(poller.wakes(), 2);
         queue.take_ready(&waker, &mut batch);
         assert_eq!(batch, [2]);
     }
@@ -180,8 +166,8 @@ mod tests {
     #[test]
     fn the_latest_waker_is_woken() {
         let queue = Arc::new(ReadyQueue::new(1));
-        let (first, first_waker) = counting_waker();
-        let (second, second_waker) = counting_waker();
+        let (first, first_waker) = CountingWaker::new();
+        let (second, second_waker) = CountingWaker::new();
         let mut batch = Vec::new();
         queue.take_ready(&first_waker, &mut batch);
         batch.clear();
@@ -189,8 +175,8 @@ mod tests {
         assert!(batch.is_empty());
 
         queue.wake(0);
-        assert_eq!(first.0.load(Ordering::SeqCst), 0);
-        assert_eq!(second.0.load(Ordering::SeqCst), 1);
+        assert_eq!(first.wakes(), 0);
+        assert_eq!(second.wakes(), 1);
     }
 
     #[test]

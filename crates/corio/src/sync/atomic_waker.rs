@@ -151,28 +151,8 @@ impl fmt::Debug for AtomicWaker {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::test_util::CountingWaker;
     use std::sync::Arc;
-    use std::task::Wake;
-
-    struct Counter(std::sync::atomic::AtomicUsize);
-
-    impl Wake for Counter {
-        fn wake(self: Arc<Self>) {
-            self.wake_by_ref();
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
-    }
-
-    fn counter() -> (Arc<Counter>, Waker) {
-        let counter = Arc::new(Counter(std::sync::atomic::AtomicUsize::new(0)));
-        (counter.clone(), Waker::from(counter))
-    }
-
-    fn wakes(counter: &Counter) -> usize {
-        counter.0.load(std::sync::atomic::Ordering::SeqCst)
-    }
 
     #[test]
     fn wake_without_registration_does_nothing() {
@@ -182,42 +162,42 @@ mod tests {
     #[test]
     fn wake_takes_the_waker() {
         let slot = AtomicWaker::new();
-        let (count, waker) = counter();
+        let (count, waker) = CountingWaker::new();
         slot.register(&waker);
         slot.wake();
-        assert_eq!(wakes(&count), 1);
+        assert_eq!(count.wakes(), 1);
         assert_eq!(Arc::strong_count(&count), 2, "the slot let go of its clone");
         slot.wake();
-        assert_eq!(wakes(&count), 1, "nothing registered any more");
+        assert_eq!(count.wakes(), 1, "nothing registered any more");
         slot.register(&waker);
         assert!(slot.take().is_some());
         slot.wake();
-        assert_eq!(wakes(&count), 1);
+        assert_eq!(count.wakes(), 1);
     }
 
     #[test]
     fn same_task_is_not_cloned_again() {
         let slot = AtomicWaker::new();
-        let (count, waker) = counter();
+        let (count, waker) = CountingWaker::new();
         slot.register(&waker);
         assert_eq!(Arc::strong_count(&count), 3);
         slot.register(&waker);
         assert_eq!(Arc::strong_count(&count), 3);
-        let (other_count, other) = counter();
+        let (other_count, other) = CountingWaker::new();
         slot.register(&other);
         assert_eq!(Arc::strong_count(&count), 2, "the old waker was dropped");
         slot.wake();
-        assert_eq!((wakes(&count), wakes(&other_count)), (0, 1));
+        assert_eq!((count.wakes(), other_count.wakes()), (0, 1));
     }
 
     #[test]
     fn registering_during_a_wake_wakes_the_new_waker() {
         let slot = AtomicWaker::new();
-        let (count, waker) = counter();
+        let (count, waker) = CountingWaker::new();
         // Pretend a wake is in progress.
         slot.state.store(WAKING, Ordering::SeqCst);
         slot.register(&waker);
-        assert_eq!(wakes(&count), 1);
+        assert_eq!(count.wakes(), 1);
         assert!(slot.take().is_none(), "a wake holds the slot");
         slot.state.store(IDLE, Ordering::SeqCst);
     }

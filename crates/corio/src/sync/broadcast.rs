@@ -732,54 +732,12 @@ impl<T> fmt::Debug for Receiver<T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::test_util::{CountingWaker, DropCounter, Tracked, block_on, spend_budget_but_one};
     use std::sync::Arc as StdArc;
-    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
-    use std::task::Wake;
-
-    /// A waker that counts its wake-ups.
-    struct CountingWaker(StdAtomicUsize);
-
-    impl CountingWaker {
-        fn new() -> (StdArc<CountingWaker>, Waker) {
-            let counter = StdArc::new(CountingWaker(StdAtomicUsize::new(0)));
-            let waker = Waker::from(counter.clone());
-            (counter, waker)
-        }
-
-        fn wakes(&self) -> usize {
-            self.0.load(Ordering::SeqCst)
-        }
-    }
-
-    impl Wake for CountingWaker {
-        fn wake(self: StdArc<Self>) {
-            self.wake_by_ref();
-        }
-
-        fn wake_by_ref(self: &StdArc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
 
     /// A cloneable value whose last clone counts a drop.
-    #[derive(Clone, Debug)]
-    struct Tracked(#[allow(dead_code)] StdArc<DropCount>);
-
-    #[derive(Debug)]
-    struct DropCount(StdArc<StdAtomicUsize>);
-
-    impl Drop for DropCount {
-        fn drop(&mut self) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn tracked(counter: &StdArc<StdAtomicUsize>) -> Tracked {
-        Tracked(StdArc::new(DropCount(counter.clone())))
-    }
-
-    fn drops(counter: &StdAtomicUsize) -> usize {
-        counter.load(Ordering::SeqCst)
+    fn tracked(counter: &DropCounter) -> StdArc<Tracked> {
+        StdArc::new(counter.tracked())
     }
 
     /// Polls one `recv` of `rx` with `waker`, dropping the future afterwards.
@@ -1112,55 +1070,55 @@ mod tests {
 
     #[test]
     fn values_drop_once_every_receiver_read_them() {
-        let counter = StdArc::new(StdAtomicUsize::new(0));
+        let counter = DropCounter::new();
         let (tx, mut rx1) = channel(4);
         let mut rx2 = tx.subscribe();
         tx.send(tracked(&counter)).unwrap();
         let a = rx1.try_recv().unwrap();
         drop(a);
-        assert_eq!(drops(&counter), 0, "rx2 still needs it");
+        assert_eq!(counter.get(), 0, "rx2 still needs it");
         let b = rx2.try_recv().unwrap();
-        assert_eq!(drops(&counter), 0, "moved out to rx2, not dropped");
+        assert_eq!(counter.get(), 0, "moved out to rx2, not dropped");
         drop(b);
-        assert_eq!(drops(&counter), 1, "the ring kept no copy");
+        assert_eq!(counter.get(), 1, "the ring kept no copy");
         assert!(tx.is_empty());
     }
 
     #[test]
     fn overwritten_values_drop() {
-        let counter = StdArc::new(StdAtomicUsize::new(0));
+        let counter = DropCounter::new();
         let (tx, rx) = channel(2);
         for _ in 0..5 {
             tx.send(tracked(&counter)).unwrap();
         }
-        assert_eq!(drops(&counter), 3);
+        assert_eq!(counter.get(), 3);
         drop(tx);
-        assert_eq!(drops(&counter), 3, "the receiver may still read two");
+        assert_eq!(counter.get(), 3, "the receiver may still read two");
         drop(rx);
-        assert_eq!(drops(&counter), 5);
+        assert_eq!(counter.get(), 5);
     }
 
     #[test]
     fn dropped_receiver_releases_its_share() {
-        let counter = StdArc::new(StdAtomicUsize::new(0));
+        let counter = DropCounter::new();
         let (tx, mut rx1) = channel(8);
         let rx2 = tx.subscribe();
         for _ in 0..3 {
             tx.send(tracked(&counter)).unwrap();
         }
         drop(rx1.try_recv().unwrap());
-        assert_eq!(drops(&counter), 0);
+        assert_eq!(counter.get(), 0);
         drop(rx2);
-        assert_eq!(drops(&counter), 1, "the value rx1 read is no longer needed");
+        assert_eq!(counter.get(), 1, "the value rx1 read is no longer needed");
         assert_eq!(tx.len(), 2);
         drop(rx1);
-        assert_eq!(drops(&counter), 3);
+        assert_eq!(counter.get(), 3);
         assert!(tx.is_empty());
     }
 
     #[test]
     fn lagged_receiver_drop_keeps_counts_exact() {
-        let counter = StdArc::new(StdAtomicUsize::new(0));
+        let counter = DropCounter::new();
         let (tx, mut fast) = channel(3);
         let slow = tx.subscribe();
         for _ in 0..7 {
@@ -1168,10 +1126,10 @@ mod tests {
             drop(fast.try_recv().unwrap());
         }
         // `slow` lags; the ring holds the last three for it.
-        assert_eq!(drops(&counter), 4);
+        assert_eq!(counter.get(), 4);
         assert_eq!(tx.len(), 3);
         drop(slow);
-        assert_eq!(drops(&counter), 7);
+        assert_eq!(counter.get(), 7);
         assert_eq!(tx.len(), 0);
     }
 
@@ -1232,12 +1190,7 @@ mod tests {
         coop::budget(|| {
             let (counter, waker) = CountingWaker::new();
             let mut cx = Context::from_waker(&waker);
-            for _ in 1..coop::INITIAL {
-                match coop::poll_proceed(&mut cx) {
-                    Poll::Ready(unit) => unit.made_progress(),
-                    Poll::Pending => panic!("budget left"),
-                }
-            }
+            spend_budget_but_one(&mut cx);
             let (tx, mut rx) = channel(4);
             assert!(poll_recv(&mut rx, &waker).is_pending());
             assert!(coop::has_budget_remaining(), "Pending refunds the unit");
@@ -1263,24 +1216,6 @@ mod tests {
 
     #[test]
     fn across_threads() {
-        /// Parks this thread until woken, polling `fut` in between.
-        fn block_on<F: Future>(fut: F) -> F::Output {
-            struct Unpark(std::thread::Thread);
-            impl Wake for Unpark {
-                fn wake(self: StdArc<Self>) {
-                    self.0.unpark();
-                }
-            }
-            let waker = Waker::from(StdArc::new(Unpark(std::thread::current())));
-            let mut fut = std::pin::pin!(fut);
-            loop {
-                if let Poll::Ready(out) = fut.as_mut().poll(&mut Context::from_waker(&waker)) {
-                    return out;
-                }
-                std::thread::park();
-            }
-        }
-
         let rounds = if cfg!(miri) { 20 } else { 500 };
         let (tx, rx) = channel(4);
         let threads: Vec<_> = (0..2)

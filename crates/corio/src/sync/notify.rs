@@ -743,34 +743,8 @@ impl Waiters {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::test_util::{CountingWaker, block_on, spend_budget_but_one};
     use std::sync::Arc as StdArc;
-    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
-    use std::task::Wake;
-
-    /// A waker that counts its wake-ups.
-    struct CountingWaker(StdAtomicUsize);
-
-    impl CountingWaker {
-        fn new() -> (StdArc<CountingWaker>, Waker) {
-            let counter = StdArc::new(CountingWaker(StdAtomicUsize::new(0)));
-            let waker = Waker::from(counter.clone());
-            (counter, waker)
-        }
-
-        fn wakes(&self) -> usize {
-            self.0.load(SeqCst)
-        }
-    }
-
-    impl Wake for CountingWaker {
-        fn wake(self: StdArc<Self>) {
-            self.wake_by_ref();
-        }
-
-        fn wake_by_ref(self: &StdArc<Self>) {
-            self.0.fetch_add(1, SeqCst);
-        }
-    }
 
     fn poll(fut: &mut (impl Future<Output = ()> + Unpin), waker: &Waker) -> Poll<()> {
         Pin::new(fut).poll(&mut Context::from_waker(waker))
@@ -1097,12 +1071,7 @@ mod tests {
         coop::budget(|| {
             let (counter, waker) = CountingWaker::new();
             let mut cx = Context::from_waker(&waker);
-            for _ in 1..coop::INITIAL {
-                match coop::poll_proceed(&mut cx) {
-                    Poll::Ready(unit) => unit.made_progress(),
-                    Poll::Pending => panic!("budget left"),
-                }
-            }
+            spend_budget_but_one(&mut cx);
             let notify = Notify::new();
             let mut waiting = notify.notified();
             assert!(poll(&mut waiting, &waker).is_pending());
@@ -1121,23 +1090,6 @@ mod tests {
 
     #[test]
     fn across_threads() {
-        fn block_on<F: Future>(fut: F) -> F::Output {
-            struct Unpark(std::thread::Thread);
-            impl Wake for Unpark {
-                fn wake(self: StdArc<Self>) {
-                    self.0.unpark();
-                }
-            }
-            let waker = Waker::from(StdArc::new(Unpark(std::thread::current())));
-            let mut fut = std::pin::pin!(fut);
-            loop {
-                if let Poll::Ready(out) = fut.as_mut().poll(&mut Context::from_waker(&waker)) {
-                    return out;
-                }
-                std::thread::park();
-            }
-        }
-
         // Ping-pong: each side waits for the other's notify_one; a lost wake-up hangs.
         let rounds = if cfg!(miri) { 20 } else { 2000 };
         let ping = StdArc::new(Notify::new());

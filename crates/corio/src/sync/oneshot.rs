@@ -503,55 +503,8 @@ impl<T> fmt::Debug for Receiver<T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::test_util::{CountingWaker, DropCounter, block_on, spend_budget_but_one};
     use std::sync::Arc as StdArc;
-    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
-    use std::task::Wake;
-
-    /// A waker that counts its wake-ups.
-    struct CountingWaker(StdAtomicUsize);
-
-    impl CountingWaker {
-        fn new() -> (StdArc<CountingWaker>, Waker) {
-            let counter = StdArc::new(CountingWaker(StdAtomicUsize::new(0)));
-            let waker = Waker::from(counter.clone());
-            (counter, waker)
-        }
-
-        fn wakes(&self) -> usize {
-            self.0.load(Ordering::SeqCst)
-        }
-    }
-
-    impl Wake for CountingWaker {
-        fn wake(self: StdArc<Self>) {
-            self.wake_by_ref();
-        }
-
-        fn wake_by_ref(self: &StdArc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    /// A value that counts how often it is dropped.
-    #[derive(Debug)]
-    struct Tracked(StdArc<StdAtomicUsize>);
-
-    impl Tracked {
-        fn new() -> (Tracked, StdArc<StdAtomicUsize>) {
-            let drops = StdArc::new(StdAtomicUsize::new(0));
-            (Tracked(drops.clone()), drops)
-        }
-    }
-
-    impl Drop for Tracked {
-        fn drop(&mut self) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn drops(counter: &StdAtomicUsize) -> usize {
-        counter.load(Ordering::SeqCst)
-    }
 
     fn poll<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> Poll<F::Output> {
         Pin::new(fut).poll(&mut Context::from_waker(waker))
@@ -612,72 +565,72 @@ mod tests {
 
     #[test]
     fn value_dropped_once_when_received() {
-        let (value, count) = Tracked::new();
+        let count = DropCounter::new();
         let (tx, mut rx) = channel();
-        tx.send(value).unwrap();
+        tx.send(count.tracked()).unwrap();
         let Poll::Ready(Ok(got)) = poll(&mut rx, Waker::noop()) else {
             panic!("value was sent");
         };
-        assert_eq!(drops(&count), 0);
+        assert_eq!(count.get(), 0);
         drop(rx);
-        assert_eq!(drops(&count), 0);
+        assert_eq!(count.get(), 0);
         drop(got);
-        assert_eq!(drops(&count), 1);
+        assert_eq!(count.get(), 1);
     }
 
     #[test]
     fn value_dropped_once_when_never_received() {
-        let (value, count) = Tracked::new();
+        let count = DropCounter::new();
         let (tx, rx) = channel();
-        tx.send(value).unwrap();
-        assert_eq!(drops(&count), 0);
+        tx.send(count.tracked()).unwrap();
+        assert_eq!(count.get(), 0);
         drop(rx);
-        assert_eq!(drops(&count), 1);
+        assert_eq!(count.get(), 1);
     }
 
     #[test]
     fn value_dropped_once_when_receiver_polled_then_dropped() {
-        let (value, count) = Tracked::new();
+        let count = DropCounter::new();
         let (tx, mut rx) = channel();
         assert!(poll(&mut rx, Waker::noop()).is_pending());
-        tx.send(value).unwrap();
+        tx.send(count.tracked()).unwrap();
         drop(rx);
-        assert_eq!(drops(&count), 1);
+        assert_eq!(count.get(), 1);
     }
 
     #[test]
     fn value_dropped_once_when_send_fails() {
-        let (value, count) = Tracked::new();
+        let count = DropCounter::new();
         let (tx, rx) = channel();
         drop(rx);
-        let back = tx.send(value).unwrap_err();
-        assert_eq!(drops(&count), 0, "the value came back, not dropped");
+        let back = tx.send(count.tracked()).unwrap_err();
+        assert_eq!(count.get(), 0, "the value came back, not dropped");
         drop(back);
-        assert_eq!(drops(&count), 1);
+        assert_eq!(count.get(), 1);
     }
 
     #[test]
     fn value_dropped_once_after_close_and_try_recv() {
-        let (value, count) = Tracked::new();
+        let count = DropCounter::new();
         let (tx, mut rx) = channel();
-        tx.send(value).unwrap();
+        tx.send(count.tracked()).unwrap();
         rx.close();
         let got = rx.try_recv().unwrap();
-        assert_eq!(drops(&count), 0);
+        assert_eq!(count.get(), 0);
         drop(got);
         drop(rx);
-        assert_eq!(drops(&count), 1);
+        assert_eq!(count.get(), 1);
     }
 
     #[test]
     fn value_dropped_once_when_closed_but_not_taken() {
-        let (value, count) = Tracked::new();
+        let count = DropCounter::new();
         let (tx, mut rx) = channel();
-        tx.send(value).unwrap();
+        tx.send(count.tracked()).unwrap();
         rx.close();
-        assert_eq!(drops(&count), 0);
+        assert_eq!(count.get(), 0);
         drop(rx);
-        assert_eq!(drops(&count), 1);
+        assert_eq!(count.get(), 1);
     }
 
     #[test]
@@ -780,13 +733,7 @@ mod tests {
         coop::budget(|| {
             let (counter, waker) = CountingWaker::new();
             let mut cx = Context::from_waker(&waker);
-            // Spend all but one unit.
-            for _ in 1..coop::INITIAL {
-                match coop::poll_proceed(&mut cx) {
-                    Poll::Ready(unit) => unit.made_progress(),
-                    Poll::Pending => panic!("budget left"),
-                }
-            }
+            spend_budget_but_one(&mut cx);
             let (tx, mut rx) = channel();
             // Pending does not spend the last unit...
             assert!(poll(&mut rx, &waker).is_pending());
@@ -825,23 +772,6 @@ mod tests {
 
     #[test]
     fn across_threads() {
-        /// Parks this thread until woken, polling `fut` in between.
-        fn block_on<F: Future + Unpin>(mut fut: F) -> F::Output {
-            struct Unpark(std::thread::Thread);
-            impl Wake for Unpark {
-                fn wake(self: StdArc<Self>) {
-                    self.0.unpark();
-                }
-            }
-            let waker = Waker::from(StdArc::new(Unpark(std::thread::current())));
-            loop {
-                if let Poll::Ready(out) = poll(&mut fut, &waker) {
-                    return out;
-                }
-                std::thread::park();
-            }
-        }
-
         for round in 0..20 {
             let (tx, rx) = channel();
             let (back_tx, back_rx) = channel();

@@ -531,18 +531,10 @@ impl std::error::Error for RecvError {}
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::test_util::CountingWaker;
     use std::future::Future;
     use std::pin::Pin;
-    use std::sync::Arc as StdArc;
-    use std::task::{Context, Poll, Wake, Waker};
-
-    struct Counter(AtomicUsize);
-
-    impl Wake for Counter {
-        fn wake(self: StdArc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use std::task::{Context, Poll, Waker};
 
     fn poll<F: Future>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
         fut.poll(&mut Context::from_waker(waker))
@@ -578,14 +570,13 @@ mod tests {
     #[test]
     fn changed_waits_and_is_woken_once_per_send() {
         let (tx, mut rx) = channel(0);
-        let counter = StdArc::new(Counter(AtomicUsize::new(0)));
-        let waker = Waker::from(counter.clone());
+        let (counter, waker) = CountingWaker::new();
         {
             let mut changed = std::pin::pin!(rx.changed());
             assert!(poll(changed.as_mut(), &waker).is_pending());
             assert!(poll(changed.as_mut(), &waker).is_pending());
             tx.send(1).unwrap();
-            assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+            assert_eq!(counter.wakes(), 1);
             assert_eq!(poll(changed.as_mut(), &waker), Poll::Ready(Ok(())));
         }
         assert_eq!(rx.has_changed(), Ok(false));
@@ -595,19 +586,14 @@ mod tests {
             assert!(poll(changed.as_mut(), &waker).is_pending());
         }
         tx.send(2).unwrap();
-        assert_eq!(
-            counter.0.load(Ordering::SeqCst),
-            1,
-            "the cancelled wait is gone"
-        );
+        assert_eq!(counter.wakes(), 1, "the cancelled wait is gone");
         assert_eq!(rx.has_changed(), Ok(true));
     }
 
     #[test]
     fn closing_reports_the_last_value_then_fails() {
         let (tx, mut rx) = channel(0);
-        let counter = StdArc::new(Counter(AtomicUsize::new(0)));
-        let waker = Waker::from(counter.clone());
+        let (_, waker) = CountingWaker::new();
         tx.send(1).unwrap();
         drop(tx);
         assert_eq!(rx.has_changed(), Err(RecvError(())));
@@ -625,8 +611,7 @@ mod tests {
     #[test]
     fn sender_closed_and_counts() {
         let (tx, rx) = channel(());
-        let counter = StdArc::new(Counter(AtomicUsize::new(0)));
-        let waker = Waker::from(counter.clone());
+        let (counter, waker) = CountingWaker::new();
         let rx2 = rx.clone();
         assert_eq!(tx.receiver_count(), 2);
         let mut closed = std::pin::pin!(tx.closed());
@@ -634,7 +619,7 @@ mod tests {
         drop(rx);
         assert!(poll(closed.as_mut(), &waker).is_pending());
         drop(rx2);
-        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert_eq!(counter.wakes(), 1);
         assert_eq!(poll(closed.as_mut(), &waker), Poll::Ready(()));
         assert!(tx.is_closed());
         assert_eq!(tx.send(()), Err(SendError(())));

@@ -10,15 +10,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::test_scheduler::TestScheduler;
 use super::{JoinError, JoinHandle};
-
-/// Counts drops of the value it wraps.
-struct DropCounter(Arc<AtomicUsize>);
-
-impl Drop for DropCounter {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, SeqCst);
-    }
-}
+use crate::test_util::{CountingWaker, DropCounter};
 
 fn counter() -> Arc<AtomicUsize> {
     Arc::new(AtomicUsize::new(0))
@@ -109,8 +101,8 @@ fn waker_outlives_task() {
 fn drop_join_handle_before_and_after_completion_drops_output_once() {
     for drop_early in [true, false] {
         let sched = TestScheduler::new();
-        let drops = counter();
-        let out = DropCounter(drops.clone());
+        let drops = DropCounter::new();
+        let out = drops.tracked();
         let join = TestScheduler::spawn(&sched, async move { out });
         if drop_early {
             drop(join);
@@ -119,25 +111,25 @@ fn drop_join_handle_before_and_after_completion_drops_output_once() {
             sched.run_until_idle();
             drop(join);
         }
-        assert_eq!(drops.load(SeqCst), 1, "drop_early={drop_early}");
+        assert_eq!(drops.get(), 1, "drop_early={drop_early}");
     }
 }
 
 #[test]
 fn abort_idle_task_drops_future() {
     let sched = TestScheduler::new();
-    let drops = counter();
-    let guard = DropCounter(drops.clone());
+    let drops = DropCounter::new();
+    let guard = drops.tracked();
     let mut join = TestScheduler::spawn(&sched, async move {
         let _guard = guard;
         std::future::pending::<()>().await;
     });
     sched.run_until_idle();
-    assert_eq!(drops.load(SeqCst), 0);
+    assert_eq!(drops.get(), 0);
     join.abort();
     join.abort();
     sched.run_until_idle();
-    assert_eq!(drops.load(SeqCst), 1);
+    assert_eq!(drops.get(), 1);
     assert!(matches!(
         poll_join(&mut join),
         Poll::Ready(Err(JoinError::Cancelled))
@@ -270,14 +262,14 @@ fn abort_after_completion_keeps_output() {
 #[test]
 fn panic_becomes_join_error_and_future_is_dropped() {
     let sched = TestScheduler::new();
-    let drops = counter();
-    let guard = DropCounter(drops.clone());
+    let drops = DropCounter::new();
+    let guard = drops.tracked();
     let mut join = TestScheduler::spawn(&sched, async move {
         let _guard = guard;
         panic!("task failed");
     });
     sched.run_until_idle();
-    assert_eq!(drops.load(SeqCst), 1);
+    assert_eq!(drops.get(), 1);
     match poll_join(&mut join) {
         Poll::Ready(Err(JoinError::Panic(p))) => {
             assert_eq!(p.downcast_ref::<&str>(), Some(&"task failed"))
@@ -310,10 +302,8 @@ fn panicking_destructor_on_cancel_is_reported() {
 fn join_waker_is_woken_and_replaceable() {
     let sched = TestScheduler::new();
     let mut join = TestScheduler::spawn(&sched, async { 5 });
-    let first = Arc::new(AtomicUsize::new(0));
-    let second = Arc::new(AtomicUsize::new(0));
-    let waker_a = counting_waker(first.clone());
-    let waker_b = counting_waker(second.clone());
+    let (first, waker_a) = CountingWaker::new();
+    let (second, waker_b) = CountingWaker::new();
     assert!(
         Pin::new(&mut join)
             .poll(&mut Context::from_waker(&waker_a))
@@ -325,38 +315,28 @@ fn join_waker_is_woken_and_replaceable() {
             .is_pending()
     );
     sched.run_until_idle();
-    assert_eq!(first.load(SeqCst), 0, "the replaced waker is not woken");
-    assert_eq!(second.load(SeqCst), 1);
+    assert_eq!(first.wakes(), 0, "the replaced waker is not woken");
+    assert_eq!(second.wakes(), 1);
     assert!(matches!(poll_join(&mut join), Poll::Ready(Ok(5))));
-}
-
-fn counting_waker(count: Arc<AtomicUsize>) -> Waker {
-    struct W(Arc<AtomicUsize>);
-    impl std::task::Wake for W {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, SeqCst);
-        }
-    }
-    Waker::from(Arc::new(W(count)))
 }
 
 #[test]
 fn shutdown_cancels_idle_and_queued_tasks() {
     let sched = TestScheduler::new();
-    let drops = counter();
+    let drops = DropCounter::new();
     let mut joins = Vec::new();
     for _ in 0..3 {
-        let guard = DropCounter(drops.clone());
+        let guard = drops.tracked();
         joins.push(TestScheduler::spawn(&sched, async move {
             let _guard = guard;
             std::future::pending::<()>().await;
         }));
     }
     sched.run_until_idle();
-    let guard = DropCounter(drops.clone());
+    let guard = drops.tracked();
     joins.push(TestScheduler::spawn(&sched, async move { drop(guard) })); // queued, never polled
     sched.shutdown();
-    assert_eq!(drops.load(SeqCst), 4);
+    assert_eq!(drops.get(), 4);
     for mut join in joins {
         assert!(join_err(poll_join(&mut join)).is_cancelled());
     }

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Wake, Waker};
 
 use super::TimeDriver;
 use crate::runtime::park::Unpark;
@@ -21,31 +20,6 @@ impl Unpark for CountingUnpark {
     fn unpark(&self) {
         self.0.fetch_add(1, Ordering::SeqCst);
     }
-}
-
-/// Counts wake-ups.
-#[derive(Default)]
-pub(super) struct Counter(AtomicUsize);
-
-impl Counter {
-    pub(super) fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-impl Wake for Counter {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-pub(super) fn counting_waker() -> (Arc<Counter>, Waker) {
-    let counter = Arc::new(Counter::default());
-    (counter.clone(), Waker::from(counter))
 }
 
 /// A driver whose unparks are counted.

@@ -144,38 +144,20 @@ mod tests {
     //! The waker protocol without epoll: these run under Miri.
 
     use super::*;
+    use crate::test_util::CountingWaker;
     use std::sync::Arc;
-    use std::task::Wake;
-
-    #[derive(Default)]
-    struct Counter(AtomicUsize);
-
-    impl Wake for Counter {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, AcqRel);
-        }
-    }
-
-    fn counting_waker() -> (Arc<Counter>, Waker) {
-        let counter = Arc::new(Counter::default());
-        (counter.clone(), Waker::from(counter))
-    }
-
-    fn hits(counter: &Counter) -> usize {
-        counter.0.load(Acquire)
-    }
 
     #[test]
     fn pending_then_woken_then_ready() {
         let io = ScheduledIo::new();
-        let (counter, waker) = counting_waker();
+        let (counter, waker) = CountingWaker::new();
         let mut cx = Context::from_waker(&waker);
         assert!(io.poll_readiness(&mut cx, Direction::Read).is_pending());
 
         io.set_ready(Ready::WRITABLE);
-        assert_eq!(hits(&counter), 0, "a write event does not wake a reader");
+        assert_eq!(counter.wakes(), 0, "a write event does not wake a reader");
         io.set_ready(Ready::READABLE);
-        assert_eq!(hits(&counter), 1);
+        assert_eq!(counter.wakes(), 1);
         match io.poll_readiness(&mut cx, Direction::Read) {
             Poll::Ready(Some(event)) => assert_eq!(event.ready(), Ready::READABLE),
             other => panic!("expected ready, got {other:?}"),
@@ -185,8 +167,8 @@ mod tests {
     #[test]
     fn each_direction_has_its_own_waker() {
         let io = ScheduledIo::new();
-        let (reader, reader_waker) = counting_waker();
-        let (writer, writer_waker) = counting_waker();
+        let (reader, reader_waker) = CountingWaker::new();
+        let (writer, writer_waker) = CountingWaker::new();
         let mut read_cx = Context::from_waker(&reader_waker);
         let mut write_cx = Context::from_waker(&writer_waker);
         assert!(
@@ -199,16 +181,16 @@ mod tests {
         );
 
         io.set_ready(Ready::WRITABLE);
-        assert_eq!((hits(&reader), hits(&writer)), (0, 1));
+        assert_eq!((reader.wakes(), writer.wakes()), (0, 1));
         io.set_ready(Ready::READABLE);
-        assert_eq!((hits(&reader), hits(&writer)), (1, 1));
+        assert_eq!((reader.wakes(), writer.wakes()), (1, 1));
     }
 
     #[test]
     fn error_wakes_both_directions() {
         let io = ScheduledIo::new();
-        let (reader, reader_waker) = counting_waker();
-        let (writer, writer_waker) = counting_waker();
+        let (reader, reader_waker) = CountingWaker::new();
+        let (writer, writer_waker) = CountingWaker::new();
         assert!(
             io.poll_readiness(&mut Context::from_waker(&reader_waker), Direction::Read)
                 .is_pending()
@@ -218,14 +200,14 @@ mod tests {
                 .is_pending()
         );
         io.set_ready(Ready::ERROR);
-        assert_eq!((hits(&reader), hits(&writer)), (1, 1));
+        assert_eq!((reader.wakes(), writer.wakes()), (1, 1));
     }
 
     #[test]
     fn newest_waker_wins_and_is_woken_once() {
         let io = ScheduledIo::new();
-        let (first, first_waker) = counting_waker();
-        let (second, second_waker) = counting_waker();
+        let (first, first_waker) = CountingWaker::new();
+        let (second, second_waker) = CountingWaker::new();
         assert!(
             io.poll_readiness(&mut Context::from_waker(&first_waker), Direction::Read)
                 .is_pending()
@@ -236,13 +218,13 @@ mod tests {
         );
         io.set_ready(Ready::READABLE);
         io.set_ready(Ready::READABLE);
-        assert_eq!((hits(&first), hits(&second)), (0, 1));
+        assert_eq!((first.wakes(), second.wakes()), (0, 1));
     }
 
     #[test]
     fn clear_then_next_event() {
         let io = ScheduledIo::new();
-        let (counter, waker) = counting_waker();
+        let (counter, waker) = CountingWaker::new();
         let mut cx = Context::from_waker(&waker);
         io.set_ready(Ready::READABLE);
         let Poll::Ready(Some(event)) = io.poll_readiness(&mut cx, Direction::Read) else {
@@ -251,7 +233,7 @@ mod tests {
         io.clear_readiness(event);
         assert!(io.poll_readiness(&mut cx, Direction::Read).is_pending());
         io.set_ready(Ready::READABLE);
-        assert_eq!(hits(&counter), 1);
+        assert_eq!(counter.wakes(), 1);
         assert!(io.poll_readiness(&mut cx, Direction::Read).is_ready());
     }
 
@@ -271,8 +253,8 @@ mod tests {
     #[test]
     fn shutdown_wakes_everyone_and_stays() {
         let io = ScheduledIo::new();
-        let (reader, reader_waker) = counting_waker();
-        let (writer, writer_waker) = counting_waker();
+        let (reader, reader_waker) = CountingWaker::new();
+        let (writer, writer_waker) = CountingWaker::new();
         let mut read_cx = Context::from_waker(&reader_waker);
         let mut write_cx = Context::from_waker(&writer_waker);
         assert!(
@@ -284,7 +266,7 @@ mod tests {
                 .is_pending()
         );
         io.shutdown();
-        assert_eq!((hits(&reader), hits(&writer)), (1, 1));
+        assert_eq!((reader.wakes(), writer.wakes()), (1, 1));
         io.set_ready(Ready::READABLE);
         assert_eq!(
             io.poll_readiness(&mut read_cx, Direction::Read),
@@ -299,7 +281,7 @@ mod tests {
     #[test]
     fn clear_wakers_releases_them() {
         let io = ScheduledIo::new();
-        let (counter, waker) = counting_waker();
+        let (counter, waker) = CountingWaker::new();
         assert!(
             io.poll_readiness(&mut Context::from_waker(&waker), Direction::Read)
                 .is_pending()
@@ -309,7 +291,7 @@ mod tests {
         io.clear_wakers();
         assert_eq!(Arc::strong_count(&counter), 1);
         io.set_ready(Ready::READABLE);
-        assert_eq!(hits(&counter), 0);
+        assert_eq!(counter.wakes(), 0);
     }
 
     #[test]
@@ -319,7 +301,7 @@ mod tests {
         let rounds = if cfg!(miri) { 20 } else { 2_000 };
         for _ in 0..rounds {
             let io = Arc::new(ScheduledIo::new());
-            let (counter, waker) = counting_waker();
+            let (counter, waker) = CountingWaker::new();
             let driver = {
                 let io = io.clone();
                 std::thread::spawn(move || io.set_ready(Ready::READABLE))
@@ -327,7 +309,7 @@ mod tests {
             let polled = io.poll_readiness(&mut Context::from_waker(&waker), Direction::Read);
             driver.join().unwrap();
             assert!(
-                polled.is_ready() || hits(&counter) == 1,
+                polled.is_ready() || counter.wakes() == 1,
                 "readiness missed and no wake-up"
             );
         }

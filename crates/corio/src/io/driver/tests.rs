@@ -5,17 +5,16 @@
 //! (`ready`, `slab`, `scheduled_io`) have their own Miri-runnable tests.
 
 use super::*;
-use std::future::Future;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::thread::JoinHandleExt;
-use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::mpsc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Instant;
 
 use crate::scheduler::coop;
+use crate::test_util::{CountingWaker, block_on};
 
 // ---- fds ----------------------------------------------------------------------------------
 
@@ -114,32 +113,19 @@ fn is_open(fd: RawFd) -> bool {
 
 // ---- wakers and polling -------------------------------------------------------------------
 
-/// A waker that counts its wake-ups.
-#[derive(Default)]
-struct Counter(AtomicUsize);
-
-impl Wake for Counter {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, SeqCst);
-    }
-}
-
 struct Probe {
-    counter: Arc<Counter>,
+    counter: Arc<CountingWaker>,
     waker: Waker,
 }
 
 impl Probe {
     fn new() -> Probe {
-        let counter = Arc::new(Counter::default());
-        Probe {
-            waker: Waker::from(counter.clone()),
-            counter,
-        }
+        let (counter, waker) = CountingWaker::new();
+        Probe { counter, waker }
     }
 
     fn hits(&self) -> usize {
-        self.counter.0.load(SeqCst)
+        self.counter.wakes()
     }
 
     fn cx(&self) -> Context<'_> {
@@ -173,28 +159,6 @@ fn turn_until(driver: &mut IoDriver, mut done: impl FnMut() -> bool) {
     while !done() {
         assert!(Instant::now() < deadline, "condition not met within 5 s");
         driver.turn(Some(Duration::from_millis(10))).unwrap();
-    }
-}
-
-/// A waker that unparks a thread.
-struct ThreadWaker(thread::Thread);
-
-impl Wake for ThreadWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// Runs `future` on this thread, parking between polls; some other thread drives the I/O.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        thread::park();
     }
 }
 

@@ -411,28 +411,7 @@ impl fmt::Debug for Permits {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-    use std::task::Wake;
-
-    struct Counter(std::sync::atomic::AtomicUsize);
-
-    impl Wake for Counter {
-        fn wake(self: Arc<Self>) {
-            self.wake_by_ref();
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
-    }
-
-    fn counter() -> (Arc<Counter>, Waker) {
-        let counter = Arc::new(Counter(std::sync::atomic::AtomicUsize::new(0)));
-        (counter.clone(), Waker::from(counter))
-    }
-
-    fn wakes(counter: &Counter) -> usize {
-        counter.0.load(std::sync::atomic::Ordering::SeqCst)
-    }
+    use crate::test_util::CountingWaker;
 
     fn poll(
         permits: &Permits,
@@ -462,14 +441,14 @@ mod tests {
     fn waiters_are_served_in_order_and_block_barging() {
         let permits = Permits::new(1);
         permits.try_acquire().unwrap();
-        let (a_count, a) = counter();
-        let (b_count, b) = counter();
+        let (a_count, a) = CountingWaker::new();
+        let (b_count, b) = CountingWaker::new();
         let (mut a_entry, mut b_entry) = (None, None);
         assert!(poll(&permits, &a, &mut a_entry).is_pending());
         assert!(poll(&permits, &b, &mut b_entry).is_pending());
 
         permits.release(1);
-        assert_eq!((wakes(&a_count), wakes(&b_count)), (1, 0));
+        assert_eq!((a_count.wakes(), b_count.wakes()), (1, 0));
         assert_eq!(
             permits.try_acquire(),
             Err(TryAcquireError::NoPermits),
@@ -479,7 +458,7 @@ mod tests {
         assert_eq!(a_entry, None);
 
         permits.release(1);
-        assert_eq!(wakes(&b_count), 1);
+        assert_eq!(b_count.wakes(), 1);
         assert_eq!(poll(&permits, &b, &mut b_entry), Poll::Ready(Ok(())));
         permits.release(1);
         assert_eq!(
@@ -494,14 +473,14 @@ mod tests {
     fn cancelled_waiter_passes_a_granted_permit_on() {
         let permits = Permits::new(1);
         permits.try_acquire().unwrap();
-        let (_, a) = counter();
-        let (b_count, b) = counter();
+        let (_, a) = CountingWaker::new();
+        let (b_count, b) = CountingWaker::new();
         let (mut a_entry, mut b_entry) = (None, None);
         assert!(poll(&permits, &a, &mut a_entry).is_pending());
         assert!(poll(&permits, &b, &mut b_entry).is_pending());
         permits.release(1); // granted to a, who never sees it
         permits.cancel(&mut a_entry);
-        assert_eq!(wakes(&b_count), 1, "the permit moved on to b");
+        assert_eq!(b_count.wakes(), 1, "the permit moved on to b");
         assert_eq!(poll(&permits, &b, &mut b_entry), Poll::Ready(Ok(())));
         permits.release(1);
         assert_eq!(permits.available(), 1);
@@ -511,7 +490,7 @@ mod tests {
     fn cancelled_last_waiter_leaves_permits_free() {
         let permits = Permits::new(1);
         permits.try_acquire().unwrap();
-        let (_, a) = counter();
+        let (_, a) = CountingWaker::new();
         let mut entry = None;
         assert!(poll(&permits, &a, &mut entry).is_pending());
         permits.cancel(&mut entry);
@@ -523,11 +502,11 @@ mod tests {
     fn close_fails_the_line() {
         let permits = Permits::new(1);
         permits.try_acquire().unwrap();
-        let (count, a) = counter();
+        let (count, a) = CountingWaker::new();
         let mut entry = None;
         assert!(poll(&permits, &a, &mut entry).is_pending());
         permits.close();
-        assert_eq!(wakes(&count), 1);
+        assert_eq!(count.wakes(), 1);
         assert_eq!(
             poll(&permits, &a, &mut entry),
             Poll::Ready(Err(AcquireError))
@@ -544,13 +523,13 @@ mod tests {
         for _ in 0..40 {
             permits.try_acquire().unwrap();
         }
-        let waiters: Vec<_> = (0..40).map(|_| counter()).collect();
+        let waiters: Vec<_> = (0..40).map(|_| CountingWaker::new()).collect();
         let mut entries = vec![None; 40];
         for ((_, waker), entry) in waiters.iter().zip(&mut entries) {
             assert!(poll(&permits, waker, entry).is_pending());
         }
         permits.release(35);
-        let woken: Vec<_> = waiters.iter().map(|(c, _)| wakes(c)).collect();
+        let woken: Vec<_> = waiters.iter().map(|(c, _)| c.wakes()).collect();
         assert_eq!(woken, [vec![1; 35], vec![0; 5]].concat());
         assert_eq!(permits.available(), 0);
     }

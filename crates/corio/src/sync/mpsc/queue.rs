@@ -504,22 +504,13 @@ impl Backoff {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::test_util::DropCounter;
     use std::sync::Arc;
-    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 
     /// Pops on behalf of the single receiver (each test is that receiver).
     fn pop<T>(queue: &Queue<T>) -> Pop<T> {
         // SAFETY: the test thread is the only receiver.
         unsafe { queue.pop() }
-    }
-
-    /// Counts drops.
-    struct Tracked(Arc<StdAtomicUsize>);
-
-    impl Drop for Tracked {
-        fn drop(&mut self) {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
     }
 
     #[test]
@@ -608,31 +599,31 @@ mod tests {
 
     #[test]
     fn values_left_are_dropped_once() {
-        let drops = Arc::new(StdAtomicUsize::new(0));
+        let drops = DropCounter::new();
         let queue = Queue::new();
         let sent = 3 * LAP + 5;
         for _ in 0..sent {
-            assert!(queue.push(Tracked(drops.clone())).is_ok());
+            assert!(queue.push(drops.tracked()).is_ok());
         }
         for _ in 0..LAP + 2 {
             assert!(matches!(pop(&queue), Pop::Value(_)));
         }
-        let taken = drops.load(std::sync::atomic::Ordering::SeqCst);
+        let taken = drops.get();
         assert_eq!(taken, LAP + 2);
         drop(queue);
-        assert_eq!(drops.load(std::sync::atomic::Ordering::SeqCst), sent);
+        assert_eq!(drops.get(), sent);
     }
 
     #[test]
     fn closed_push_gives_the_value_back_undropped() {
-        let drops = Arc::new(StdAtomicUsize::new(0));
+        let drops = DropCounter::new();
         let queue = Queue::new();
         queue.close();
-        let back = queue.push(Tracked(drops.clone())).err().unwrap();
-        assert_eq!(drops.load(std::sync::atomic::Ordering::SeqCst), 0);
+        let back = queue.push(drops.tracked()).err().unwrap();
+        assert_eq!(drops.get(), 0);
         drop(back);
         drop(queue);
-        assert_eq!(drops.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(drops.get(), 1);
     }
 
     #[test]

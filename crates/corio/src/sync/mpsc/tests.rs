@@ -3,87 +3,27 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
 use super::*;
 use crate::scheduler::coop;
-
-struct Counter(AtomicUsize);
-
-impl Wake for Counter {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-fn counter() -> (Arc<Counter>, Waker) {
-    let counter = Arc::new(Counter(AtomicUsize::new(0)));
-    (counter.clone(), Waker::from(counter))
-}
-
-fn wakes(counter: &Counter) -> usize {
-    counter.0.load(Ordering::SeqCst)
-}
+use crate::test_util::{CountingWaker, DropCounter, block_on};
 
 fn poll<F: Future>(fut: std::pin::Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
     fut.poll(&mut Context::from_waker(waker))
 }
 
-/// Counts drops of the values it hands out.
-#[derive(Clone, Default)]
-struct Drops(Arc<AtomicUsize>);
-
-struct Tracked(Arc<AtomicUsize>);
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl Drops {
-    fn value(&self) -> Tracked {
-        Tracked(self.0.clone())
-    }
-    fn get(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// Parks this thread until woken, polling `fut` in between.
-fn block_on<F: Future>(fut: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut fut = pin!(fut);
-    loop {
-        if let Poll::Ready(out) = poll(fut.as_mut(), &waker) {
-            return out;
-        }
-        std::thread::park();
-    }
-}
-
 #[test]
 fn receiver_is_woken_once_by_the_value_it_waits_for() {
     let (tx, mut rx) = unbounded_channel();
-    let (count, waker) = counter();
+    let (count, waker) = CountingWaker::new();
     let mut cx = Context::from_waker(&waker);
     assert!(rx.poll_recv(&mut cx).is_pending());
     assert!(rx.poll_recv(&mut cx).is_pending(), "re-polling is harmless");
     tx.send(1).unwrap();
-    assert_eq!(wakes(&count), 1);
+    assert_eq!(count.wakes(), 1);
     tx.send(2).unwrap();
-    assert_eq!(wakes(&count), 1, "only the awaited slot's sender wakes");
+    assert_eq!(count.wakes(), 1, "only the awaited slot's sender wakes");
     assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Some(1)));
     assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Some(2)));
     drop(tx);
@@ -94,13 +34,13 @@ fn receiver_is_woken_once_by_the_value_it_waits_for() {
 fn last_sender_drop_wakes_the_receiver() {
     let (tx, mut rx) = channel::<u8>(4);
     let tx2 = tx.clone();
-    let (count, waker) = counter();
+    let (count, waker) = CountingWaker::new();
     let mut cx = Context::from_waker(&waker);
     assert!(rx.poll_recv(&mut cx).is_pending());
     drop(tx);
-    assert_eq!(wakes(&count), 0, "a sender is left");
+    assert_eq!(count.wakes(), 0, "a sender is left");
     drop(tx2);
-    assert_eq!(wakes(&count), 1);
+    assert_eq!(count.wakes(), 1);
     assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(None));
     assert!(rx.is_closed());
 }
@@ -111,12 +51,12 @@ fn bounded_send_waits_at_capacity_and_resumes() {
     tx.try_send(1).unwrap();
     tx.try_send(2).unwrap();
     assert_eq!(tx.capacity(), 0);
-    let (count, waker) = counter();
+    let (count, waker) = CountingWaker::new();
     let mut send = pin!(tx.send(3));
     assert!(poll(send.as_mut(), &waker).is_pending());
     assert_eq!(rx.try_recv(), Ok(1));
     assert_eq!(
-        wakes(&count),
+        count.wakes(),
         1,
         "the receive handed capacity to the waiting send"
     );
@@ -131,7 +71,7 @@ fn bounded_send_waits_at_capacity_and_resumes() {
 fn dropped_pending_send_loses_no_capacity() {
     let (tx, mut rx) = channel(1);
     tx.try_send(0).unwrap();
-    let (_, waker) = counter();
+    let (_, waker) = CountingWaker::new();
     {
         let mut send = pin!(tx.send(1));
         assert!(poll(send.as_mut(), &waker).is_pending());
@@ -153,8 +93,8 @@ fn dropped_pending_send_loses_no_capacity() {
 fn dropped_pending_send_passes_capacity_to_the_next_in_line() {
     let (tx, mut rx) = channel(1);
     tx.try_send(0).unwrap();
-    let (_, first_waker) = counter();
-    let (second, second_waker) = counter();
+    let (_, first_waker) = CountingWaker::new();
+    let (second, second_waker) = CountingWaker::new();
     let mut second_send = pin!(tx.send(2));
     {
         let mut first_send = pin!(tx.send(1));
@@ -162,7 +102,7 @@ fn dropped_pending_send_passes_capacity_to_the_next_in_line() {
         assert!(poll(second_send.as_mut(), &second_waker).is_pending());
         assert_eq!(rx.try_recv(), Ok(0));
     }
-    assert_eq!(wakes(&second), 1);
+    assert_eq!(second.wakes(), 1);
     assert_eq!(
         poll(second_send.as_mut(), &second_waker),
         Poll::Ready(Ok(()))
@@ -173,7 +113,7 @@ fn dropped_pending_send_passes_capacity_to_the_next_in_line() {
 #[test]
 fn reserve_then_drop_returns_capacity() {
     let (tx, mut rx) = channel::<u8>(1);
-    let (_, waker) = counter();
+    let (_, waker) = CountingWaker::new();
     let permit = match poll(pin!(tx.reserve()).as_mut(), &waker) {
         Poll::Ready(Ok(permit)) => permit,
         _ => panic!("capacity is free"),
@@ -214,7 +154,7 @@ fn receiver_close_keeps_queued_values_and_fails_sends() {
     tx.try_send(1).unwrap();
     rx.close();
     assert!(matches!(tx.try_send(2), Err(TrySendError::Closed(2))));
-    let (_, waker) = counter();
+    let (_, waker) = CountingWaker::new();
     assert_eq!(
         poll(pin!(tx.send(3)).as_mut(), &waker),
         Poll::Ready(Err(SendError(3)))
@@ -228,14 +168,14 @@ fn close_waits_for_a_permit_held_before_it() {
     let (tx, mut rx) = channel(4);
     let permit = tx.try_reserve().unwrap();
     rx.close();
-    let (count, waker) = counter();
+    let (count, waker) = CountingWaker::new();
     let mut cx = Context::from_waker(&waker);
     assert!(
         rx.poll_recv(&mut cx).is_pending(),
         "the permit may still send"
     );
     permit.send(7);
-    assert_eq!(wakes(&count), 1);
+    assert_eq!(count.wakes(), 1);
     assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Some(7)));
 
     let permit = tx.try_reserve();
@@ -246,7 +186,7 @@ fn close_waits_for_a_permit_held_before_it() {
     assert!(rx.poll_recv(&mut cx).is_pending());
     drop(permit);
     assert_eq!(
-        wakes(&count),
+        count.wakes(),
         2,
         "the last permit coming back wakes the receiver"
     );
@@ -257,14 +197,14 @@ fn close_waits_for_a_permit_held_before_it() {
 fn closing_wakes_waiting_senders() {
     let (tx, mut rx) = channel(1);
     tx.try_send(1).unwrap();
-    let (send_count, send_waker) = counter();
-    let (closed_count, closed_waker) = counter();
+    let (send_count, send_waker) = CountingWaker::new();
+    let (closed_count, closed_waker) = CountingWaker::new();
     let mut send = pin!(tx.send(2));
     let mut closed = pin!(tx.closed());
     assert!(poll(send.as_mut(), &send_waker).is_pending());
     assert!(poll(closed.as_mut(), &closed_waker).is_pending());
     rx.close();
-    assert_eq!((wakes(&send_count), wakes(&closed_count)), (1, 1));
+    assert_eq!((send_count.wakes(), closed_count.wakes()), (1, 1));
     assert_eq!(
         poll(send.as_mut(), &send_waker),
         Poll::Ready(Err(SendError(2)))
@@ -276,20 +216,20 @@ fn closing_wakes_waiting_senders() {
 #[test]
 fn dropping_the_receiver_wakes_closed() {
     let (tx, rx) = unbounded_channel::<u8>();
-    let (count, waker) = counter();
+    let (count, waker) = CountingWaker::new();
     let mut closed = pin!(tx.closed());
     assert!(poll(closed.as_mut(), &waker).is_pending());
     drop(rx);
-    assert_eq!(wakes(&count), 1);
+    assert_eq!(count.wakes(), 1);
     assert_eq!(poll(closed.as_mut(), &waker), Poll::Ready(()));
 }
 
 #[test]
 fn unreceived_values_are_dropped_once() {
-    let drops = Drops::default();
+    let drops = DropCounter::new();
     let (tx, mut rx) = unbounded_channel();
     for _ in 0..100 {
-        tx.send(drops.value()).unwrap();
+        tx.send(drops.tracked()).unwrap();
     }
     drop(rx.try_recv().unwrap());
     assert_eq!(drops.get(), 1);
@@ -300,10 +240,10 @@ fn unreceived_values_are_dropped_once() {
 
     // Receiver first: it drops what is queued; a send after that fails and hands back.
     let (tx, rx) = channel(8);
-    tx.try_send(drops.value()).unwrap();
+    tx.try_send(drops.tracked()).unwrap();
     drop(rx);
     assert_eq!(drops.get(), 101);
-    let back = tx.try_send(drops.value()).unwrap_err();
+    let back = tx.try_send(drops.tracked()).unwrap_err();
     assert_eq!(drops.get(), 101);
     drop(back);
     assert_eq!(drops.get(), 102);
@@ -311,11 +251,11 @@ fn unreceived_values_are_dropped_once() {
 
 #[test]
 fn values_sent_with_a_permit_after_the_receiver_left_are_dropped_with_the_channel() {
-    let drops = Drops::default();
+    let drops = DropCounter::new();
     let (tx, rx) = channel(2);
     let permit = tx.try_reserve().unwrap();
     drop(rx);
-    permit.send(drops.value());
+    permit.send(drops.tracked());
     assert_eq!(drops.get(), 0);
     drop(tx);
     assert_eq!(drops.get(), 1);
@@ -324,7 +264,7 @@ fn values_sent_with_a_permit_after_the_receiver_left_are_dropped_with_the_channe
 #[test]
 fn recv_many_takes_what_is_queued() {
     let (tx, mut rx) = unbounded_channel();
-    let (count, waker) = counter();
+    let (count, waker) = CountingWaker::new();
     let mut cx = Context::from_waker(&waker);
     let mut buffer = vec![100];
     assert_eq!(rx.poll_recv_many(&mut cx, &mut buffer, 0), Poll::Ready(0));
@@ -332,7 +272,7 @@ fn recv_many_takes_what_is_queued() {
     for n in 0..6 {
         tx.send(n).unwrap();
     }
-    assert_eq!(wakes(&count), 1);
+    assert_eq!(count.wakes(), 1);
     assert_eq!(rx.len(), 6);
     assert_eq!(rx.poll_recv_many(&mut cx, &mut buffer, 4), Poll::Ready(4));
     assert_eq!(rx.poll_recv_many(&mut cx, &mut buffer, 4), Poll::Ready(2));
@@ -357,7 +297,7 @@ fn weak_senders_do_not_keep_the_channel_open() {
 #[test]
 fn ready_recv_spends_budget() {
     coop::budget(|| {
-        let (count, waker) = counter();
+        let (count, waker) = CountingWaker::new();
         let mut cx = Context::from_waker(&waker);
         let (tx, mut rx) = unbounded_channel();
         for n in 0..u32::from(coop::INITIAL) + 1 {
@@ -367,7 +307,7 @@ fn ready_recv_spends_budget() {
             assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Some(n)));
         }
         assert!(rx.poll_recv(&mut cx).is_pending(), "out of budget");
-        assert_eq!(wakes(&count), 1, "asked to be polled again");
+        assert_eq!(count.wakes(), 1, "asked to be polled again");
         assert_eq!(
             rx.try_recv(),
             Ok(coop::INITIAL.into()),

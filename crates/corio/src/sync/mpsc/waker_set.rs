@@ -178,26 +178,14 @@ impl fmt::Debug for WakerSet {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    use std::task::Wake;
-
-    struct Counter(AtomicUsize);
-
-    impl Wake for Counter {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use crate::test_util::CountingWaker;
+    use std::sync::atomic::{AtomicBool, Ordering};
 
     #[test]
     fn waits_until_done_and_reuses_entries() {
         let set = WakerSet::new();
         let done = AtomicBool::new(false);
-        let counters: Vec<_> = (0..40)
-            .map(|_| Arc::new(Counter(AtomicUsize::new(0))))
-            .collect();
-        let wakers: Vec<_> = counters.iter().map(|c| Waker::from(c.clone())).collect();
+        let (counters, wakers): (Vec<_>, Vec<_>) = (0..40).map(|_| CountingWaker::new()).unzip();
         let mut entries = vec![None; 40];
         for (waker, entry) in wakers.iter().zip(&mut entries) {
             let mut cx = Context::from_waker(waker);
@@ -215,11 +203,7 @@ mod tests {
         done.store(true, Ordering::SeqCst);
         set.notify_all();
         for (i, counter) in counters.iter().enumerate() {
-            assert_eq!(
-                counter.0.load(Ordering::SeqCst),
-                usize::from(i != 3),
-                "waiter {i}"
-            );
+            assert_eq!(counter.wakes(), usize::from(i != 3), "waiter {i}");
         }
         for (waker, entry) in wakers.iter().zip(&mut entries) {
             let mut cx = Context::from_waker(waker);

@@ -4,38 +4,24 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
 use super::*;
-
-/// A waker that counts its wake-ups.
-struct Counter(AtomicUsize);
-
-impl Wake for Counter {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
+use crate::test_util::CountingWaker;
 
 struct Task {
-    counter: Arc<Counter>,
+    counter: Arc<CountingWaker>,
     waker: Waker,
 }
 
 impl Task {
     fn new() -> Task {
-        let counter = Arc::new(Counter(AtomicUsize::new(0)));
-        let waker = Waker::from(counter.clone());
+        let (counter, waker) = CountingWaker::new();
         Task { counter, waker }
     }
 
     fn wakes(&self) -> usize {
-        self.counter.0.load(Ordering::SeqCst)
+        self.counter.wakes()
     }
 
     fn poll<F: Future>(&self, fut: &mut Pin<Box<F>>) -> Poll<F::Output> {

@@ -179,22 +179,8 @@ impl Waiters {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::test_util::CountingWaker;
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::Wake;
-
-    struct Counter(AtomicUsize);
-
-    impl Wake for Counter {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn waker() -> (Arc<Counter>, Waker) {
-        let counter = Arc::new(Counter(AtomicUsize::new(0)));
-        (counter.clone(), Waker::from(counter))
-    }
 
     fn listed(w: &Waiters) -> Vec<usize> {
         let mut ids = Vec::new();
@@ -209,14 +195,14 @@ mod tests {
     #[test]
     fn first_listed_is_first_notified() {
         let mut w = Waiters::new();
-        let (a_count, a) = waker();
-        let (b_count, b) = waker();
+        let (a_count, a) = CountingWaker::new();
+        let (b_count, b) = CountingWaker::new();
         let ia = w.push_back(a);
         let ib = w.push_back(b);
         assert_eq!(listed(&w), [ia, ib]);
         w.notify_first().unwrap().wake();
-        assert_eq!(a_count.0.load(Ordering::SeqCst), 1);
-        assert_eq!(b_count.0.load(Ordering::SeqCst), 0);
+        assert_eq!(a_count.wakes(), 1);
+        assert_eq!(b_count.wakes(), 0);
         assert!(matches!(w.wait(ia), Wait::Notified));
         assert_eq!(listed(&w), [ib]);
         assert!(matches!(w.remove(ia), Wait::Notified));
@@ -242,7 +228,7 @@ mod tests {
     #[test]
     fn update_replaces_only_a_different_waker() {
         let mut w = Waiters::new();
-        let (count, a) = waker();
+        let (count, a) = CountingWaker::new();
         let id = w.push_back(a.clone());
         // The same waker is kept (`will_wake` decides; under Miri a clone may not compare
         // equal, and then it is replaced by an equivalent one).

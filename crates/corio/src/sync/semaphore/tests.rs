@@ -5,36 +5,12 @@ use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
 use super::batch::{Acquire, BatchSemaphore};
 use super::*;
 use crate::scheduler::coop;
-
-/// A waker that counts its wake-ups.
-struct CountingWaker(AtomicUsize);
-
-impl CountingWaker {
-    fn new() -> (Arc<CountingWaker>, Waker) {
-        let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
-        let waker = Waker::from(counter.clone());
-        (counter, waker)
-    }
-
-    fn wakes(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-impl Wake for CountingWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
+use crate::test_util::{CountingWaker, block_on, spend_budget_but_one};
 
 fn poll_with(fut: Pin<&mut Acquire<'_>>, waker: &Waker) -> Poll<Result<(), AcquireError>> {
     fut.poll(&mut Context::from_waker(waker))
@@ -353,12 +329,7 @@ fn ready_acquire_spends_budget() {
     coop::budget(|| {
         let (counter, waker) = CountingWaker::new();
         let mut cx = Context::from_waker(&waker);
-        for _ in 1..coop::INITIAL {
-            match coop::poll_proceed(&mut cx) {
-                Poll::Ready(unit) => unit.made_progress(),
-                Poll::Pending => panic!("budget left"),
-            }
-        }
+        spend_budget_but_one(&mut cx);
         let sem = BatchSemaphore::new(0);
         let mut waiting = pin!(sem.acquire(1));
         assert!(poll_with(waiting.as_mut(), &waker).is_pending());
@@ -397,24 +368,6 @@ fn error_messages() {
         "no permits available"
     );
     assert_eq!(TryLockError(()).to_string(), "operation would block");
-}
-
-/// Parks this thread until woken, polling `fut` in between.
-fn block_on<F: Future>(fut: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut fut = pin!(fut);
-    loop {
-        if let Poll::Ready(out) = fut.as_mut().poll(&mut Context::from_waker(&waker)) {
-            return out;
-        }
-        std::thread::park();
-    }
 }
 
 #[test]

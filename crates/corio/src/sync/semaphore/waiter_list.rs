@@ -277,20 +277,8 @@ mod tests {
 
     #[test]
     fn wakers_are_replaced_only_when_different() {
-        use std::sync::Arc;
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        struct Task(AtomicUsize);
-        impl std::task::Wake for Task {
-            fn wake(self: Arc<Self>) {
-                self.0.fetch_add(1, Ordering::SeqCst);
-            }
-        }
-        let (a, b) = (
-            Arc::new(Task(AtomicUsize::new(0))),
-            Arc::new(Task(AtomicUsize::new(0))),
-        );
-        let task = Waker::from(a.clone());
-        let other = Waker::from(b.clone());
+        use crate::test_util::CountingWaker;
+        let ((a, task), (b, other)) = (CountingWaker::new(), CountingWaker::new());
         let waiter = Waiter::new();
         // SAFETY: the waiter is in no list and local: nobody else can touch it.
         unsafe {
@@ -305,9 +293,6 @@ mod tests {
             waiter.take_waker().unwrap().wake();
             assert!(waiter.take_waker().is_none());
         }
-        assert_eq!(
-            (a.0.load(Ordering::SeqCst), b.0.load(Ordering::SeqCst)),
-            (1, 1)
-        );
+        assert_eq!((a.wakes(), b.wakes()), (1, 1));
     }
 }

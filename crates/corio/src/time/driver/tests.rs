@@ -4,7 +4,8 @@ use std::task::{Wake, Waker};
 use std::time::Duration;
 
 use super::*;
-use crate::time::test_util::{counting_waker, driver};
+use crate::test_util::CountingWaker;
+use crate::time::test_util::driver;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -14,19 +15,19 @@ fn ms(n: u64) -> Duration {
 fn deadlines_round_up_and_never_fire_early() {
     let (driver, _) = driver();
     let origin = driver.origin;
-    let (counter, waker) = counting_waker();
+    let (counter, waker) = CountingWaker::new();
     let half = driver.register(origin + Duration::from_micros(1500), &waker);
     let whole = driver.register(origin + ms(3), &waker);
     assert!(half.is_some() && whole.is_some());
     driver.process_at(origin + ms(2) - Duration::from_nanos(1));
-    assert_eq!(counter.count(), 0, "1.5 ms must not fire before tick 2");
+    assert_eq!(counter.wakes(), 0, "1.5 ms must not fire before tick 2");
     driver.process_at(origin + ms(2));
-    assert_eq!(counter.count(), 1);
+    assert_eq!(counter.wakes(), 1);
     assert!(driver.is_fired(half.unwrap()));
     driver.process_at(origin + ms(3) - Duration::from_nanos(1));
-    assert_eq!(counter.count(), 1);
+    assert_eq!(counter.wakes(), 1);
     driver.process_at(origin + ms(3));
-    assert_eq!(counter.count(), 2);
+    assert_eq!(counter.wakes(), 2);
     // Before the origin, or at a tick already processed: due at once, nothing registered.
     assert!(driver.register(origin + ms(3), &waker).is_none());
     assert!(driver.register(origin, &waker).is_none());
@@ -36,13 +37,13 @@ fn deadlines_round_up_and_never_fire_early() {
 #[test]
 fn process_before_origin_does_nothing() {
     let (driver, _) = driver();
-    let (counter, waker) = counting_waker();
+    let (counter, waker) = CountingWaker::new();
     driver.register(driver.origin + ms(1), &waker).unwrap();
     if let Some(before) = driver.origin.checked_sub(ms(10)) {
         driver.process_at(before);
     }
     driver.process_at(driver.origin);
-    assert_eq!(counter.count(), 0);
+    assert_eq!(counter.wakes(), 0);
 }
 
 #[test]
@@ -50,7 +51,7 @@ fn next_deadline_reports_the_next_wake_up() {
     let (driver, _) = driver();
     let origin = driver.origin;
     assert_eq!(driver.next_deadline(), None);
-    let (_, waker) = counting_waker();
+    let (_, waker) = CountingWaker::new();
     driver.register(origin + ms(10), &waker).unwrap();
     assert_eq!(driver.next_deadline(), Some(origin + ms(10)));
     // A coarse slot is due (for cascading) no later than its timers.
@@ -68,7 +69,7 @@ fn next_deadline_reports_the_next_wake_up() {
 fn earlier_registration_after_next_deadline_unparks() {
     let (driver, unpark) = driver();
     let origin = driver.origin;
-    let (_, waker) = counting_waker();
+    let (_, waker) = CountingWaker::new();
     let register = |at: u64| driver.register(origin + ms(at), &waker).unwrap();
     // Nothing recorded yet means "parked with no deadline": any registration unparks.
     register(10_000);
@@ -102,13 +103,13 @@ fn earlier_registration_after_next_deadline_unparks() {
 #[test]
 fn registration_from_another_thread_unparks() {
     let (driver, unpark) = driver();
-    let (_, waker) = counting_waker();
+    let (_, waker) = CountingWaker::new();
     driver.register(driver.origin + ms(60_000), &waker).unwrap();
     driver.next_deadline();
     let before = unpark.count();
     std::thread::scope(|s| {
         s.spawn(|| {
-            let (_, waker) = counting_waker();
+            let (_, waker) = CountingWaker::new();
             driver.register(driver.origin + ms(5), &waker).unwrap();
         });
     });
@@ -136,7 +137,7 @@ fn unpark_is_called_outside_the_lock() {
     let unpark = Arc::new(LockCheckingUnpark::default());
     let driver = Arc::new(TimeDriver::new(unpark.clone()));
     unpark.driver.set(Arc::downgrade(&driver)).unwrap();
-    let (_, waker) = counting_waker();
+    let (_, waker) = CountingWaker::new();
     driver.register(driver.origin + ms(10), &waker).unwrap();
     assert_eq!(unpark.unlocked.load(Ordering::SeqCst), 1);
 }
@@ -220,7 +221,7 @@ fn wakers_are_dropped_outside_the_lock() {
 #[test]
 fn shutdown_wakes_every_pending_timer() {
     let (driver, _) = driver();
-    let (counter, waker) = counting_waker();
+    let (counter, waker) = CountingWaker::new();
     let keys: Vec<Key> = (0..100)
         .map(|i| {
             let at = driver.origin + ms(1 + i * 1_000_000);
@@ -230,7 +231,7 @@ fn shutdown_wakes_every_pending_timer() {
     assert!(!driver.is_shutdown());
     driver.shutdown();
     assert!(driver.is_shutdown());
-    assert_eq!(counter.count(), 100);
+    assert_eq!(counter.wakes(), 100);
     assert!(keys.iter().all(|&k| driver.is_fired(k)));
     assert_eq!(driver.next_deadline(), None);
     // Owners can still let go of their entries.
@@ -239,7 +240,7 @@ fn shutdown_wakes_every_pending_timer() {
     }
     assert_eq!(driver.wheel_len(), 0);
     driver.process();
-    assert_eq!(counter.count(), 100);
+    assert_eq!(counter.wakes(), 100);
 }
 
 #[test]
@@ -247,7 +248,7 @@ fn shutdown_wakes_every_pending_timer() {
 fn registering_after_shutdown_panics() {
     let (driver, _) = driver();
     driver.shutdown();
-    let (_, waker) = counting_waker();
+    let (_, waker) = CountingWaker::new();
     driver.register(driver.origin + ms(10), &waker);
 }
 

@@ -2,8 +2,9 @@ use std::sync::Arc;
 use std::task::Waker;
 
 use super::*;
+use crate::test_util::CountingWaker;
 use crate::time::TimeDriver;
-use crate::time::test_util::{counting_waker, driver};
+use crate::time::test_util::driver;
 
 const AHEAD: Duration = Duration::from_secs(3600);
 const P: Duration = Duration::from_millis(100);
@@ -33,7 +34,7 @@ fn poll_tick_at(interval: &mut Interval, waker: &Waker, now: Instant) -> Poll<In
 /// Ticks scheduled at base, base+P, ...; the first is only taken at base + 3.5P.
 fn late_ticks(behavior: MissedTickBehavior) -> Vec<Option<Duration>> {
     let (driver, _) = driver();
-    let (_, waker) = counting_waker();
+    let (_, waker) = CountingWaker::new();
     let base = driver.origin() + AHEAD;
     let mut interval = bound(&driver, base, behavior);
     assert!(poll_tick_at(&mut interval, &waker, base).is_pending());
@@ -90,7 +91,7 @@ fn next_after_each_behavior() {
 
 #[test]
 fn slight_lateness_keeps_the_schedule() {
-    let (_, waker) = counting_waker();
+    let (_, waker) = CountingWaker::new();
     for behavior in [MissedTickBehavior::Delay, MissedTickBehavior::Skip] {
         let (driver, _) = driver();
         let base = driver.origin() + AHEAD;
@@ -108,7 +109,7 @@ fn slight_lateness_keeps_the_schedule() {
 #[test]
 fn first_tick_is_immediate_and_ticks_follow_the_period() {
     let (driver, _) = driver();
-    let (counter, waker) = counting_waker();
+    let (counter, waker) = CountingWaker::new();
     let start = Instant::now();
     let mut interval = bound(&driver, start, MissedTickBehavior::Burst);
     // A period real time won't reach during the test: only `process_at` does.
@@ -121,10 +122,10 @@ fn first_tick_is_immediate_and_ticks_follow_the_period() {
     assert_eq!(driver.wheel_len(), 0);
     assert!(poll_tick_at(&mut interval, &waker, start).is_pending());
     driver.process_at(start + AHEAD - ms(1));
-    assert_eq!(counter.count(), 0);
+    assert_eq!(counter.wakes(), 0);
     // `start` is not on a whole tick, so the deadline rounds up to the next one.
     driver.process_at(start + AHEAD + ms(1));
-    assert_eq!(counter.count(), 1);
+    assert_eq!(counter.wakes(), 1);
     let second = poll_tick_at(&mut interval, &waker, start + AHEAD + ms(1));
     assert_eq!(second, Poll::Ready(start + AHEAD));
     assert_eq!(interval.delay.deadline(), start + 2 * AHEAD);

@@ -4,7 +4,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::time::test_util::{counting_waker, driver};
+use crate::test_util::CountingWaker;
+use crate::time::test_util::driver;
 
 /// Far enough ahead that real time never reaches it during a test: only `process_at` does.
 const AHEAD: Duration = Duration::from_secs(3600);
@@ -27,7 +28,7 @@ fn sleep_is_small_unpin_send_and_sync() {
 #[test]
 fn past_deadline_completes_without_registering() {
     let (driver, unpark) = driver();
-    let (_, waker) = counting_waker();
+    let (_, waker) = CountingWaker::new();
     let mut sleep = Sleep::with_driver(Instant::now(), driver.clone());
     assert!(sleep.is_elapsed());
     assert_eq!(poll(&mut sleep, &waker), Poll::Ready(()));
@@ -39,7 +40,7 @@ fn past_deadline_completes_without_registering() {
 #[test]
 fn registers_on_first_poll_and_completes_when_fired() {
     let (driver, _) = driver();
-    let (counter, waker) = counting_waker();
+    let (counter, waker) = CountingWaker::new();
     let deadline = driver.origin() + AHEAD;
     let mut sleep = Sleep::with_driver(deadline, driver.clone());
     assert_eq!(
@@ -51,10 +52,10 @@ fn registers_on_first_poll_and_completes_when_fired() {
     assert_eq!(driver.wheel_len(), 1);
     assert!(!sleep.is_elapsed());
     driver.process_at(deadline - Duration::from_millis(1));
-    assert_eq!(counter.count(), 0);
+    assert_eq!(counter.wakes(), 0);
     assert!(poll(&mut sleep, &waker).is_pending());
     driver.process_at(deadline);
-    assert_eq!(counter.count(), 1);
+    assert_eq!(counter.wakes(), 1);
     assert!(sleep.is_elapsed());
     assert_eq!(poll(&mut sleep, &waker), Poll::Ready(()));
     assert_eq!(driver.wheel_len(), 0, "completion frees the entry");
@@ -65,27 +66,27 @@ fn registers_on_first_poll_and_completes_when_fired() {
 #[test]
 fn the_latest_waker_is_woken() {
     let (driver, _) = driver();
-    let (first, first_waker) = counting_waker();
-    let (second, second_waker) = counting_waker();
+    let (first, first_waker) = CountingWaker::new();
+    let (second, second_waker) = CountingWaker::new();
     let deadline = driver.origin() + AHEAD;
     let mut sleep = Sleep::with_driver(deadline, driver.clone());
     assert!(poll(&mut sleep, &first_waker).is_pending());
     assert!(poll(&mut sleep, &second_waker).is_pending());
     driver.process_at(deadline);
-    assert_eq!((first.count(), second.count()), (0, 1));
+    assert_eq!((first.wakes(), second.wakes()), (0, 1));
 }
 
 #[test]
 fn dropping_deregisters() {
     let (driver, _) = driver();
-    let (counter, waker) = counting_waker();
+    let (counter, waker) = CountingWaker::new();
     let deadline = driver.origin() + AHEAD;
     let mut sleep = Sleep::with_driver(deadline, driver.clone());
     assert!(poll(&mut sleep, &waker).is_pending());
     drop(sleep);
     assert_eq!(driver.wheel_len(), 0);
     driver.process_at(deadline);
-    assert_eq!(counter.count(), 0);
+    assert_eq!(counter.wakes(), 0);
     // Dropping a fired but unobserved sleep frees its entry too.
     let mut sleep = Sleep::with_driver(deadline + AHEAD, driver.clone());
     assert!(poll(&mut sleep, &waker).is_pending());
@@ -98,7 +99,7 @@ fn dropping_deregisters() {
 #[test]
 fn reset_re_registers_and_keeps_the_waker() {
     let (driver, unpark) = driver();
-    let (counter, waker) = counting_waker();
+    let (counter, waker) = CountingWaker::new();
     let base = driver.origin() + AHEAD;
     let mut sleep = Sleep::with_driver(base, driver.clone());
     assert!(poll(&mut sleep, &waker).is_pending());
@@ -109,9 +110,9 @@ fn reset_re_registers_and_keeps_the_waker() {
     sleep.reset(base + Duration::from_millis(100));
     assert_eq!(sleep.deadline(), base + Duration::from_millis(100));
     driver.process_at(base);
-    assert_eq!(counter.count(), 0);
+    assert_eq!(counter.wakes(), 0);
     driver.process_at(base + Duration::from_millis(100));
-    assert_eq!(counter.count(), 1);
+    assert_eq!(counter.wakes(), 1);
     assert!(sleep.is_elapsed());
 
     // A fired sleep can be moved again before it is polled.
@@ -124,7 +125,7 @@ fn reset_re_registers_and_keeps_the_waker() {
     assert_eq!(unpark.count(), unparks + 1);
     // Into the past of the wheel: woken at once.
     sleep.reset(base);
-    assert_eq!(counter.count(), 2);
+    assert_eq!(counter.wakes(), 2);
     assert_eq!(poll(&mut sleep, &waker), Poll::Ready(()));
     assert_eq!(driver.wheel_len(), 0);
 
@@ -135,7 +136,7 @@ fn reset_re_registers_and_keeps_the_waker() {
     assert_eq!(driver.wheel_len(), 1);
     driver.process_at(base + Duration::from_millis(300));
     assert_eq!(poll(&mut sleep, &waker), Poll::Ready(()));
-    assert_eq!(counter.count(), 3);
+    assert_eq!(counter.wakes(), 3);
 }
 
 #[test]
@@ -148,11 +149,11 @@ fn polling_outside_a_runtime_panics() {
 #[test]
 fn shutdown_wakes_and_later_polls_panic() {
     let (driver, _) = driver();
-    let (counter, waker) = counting_waker();
+    let (counter, waker) = CountingWaker::new();
     let mut sleep = Sleep::with_driver(driver.origin() + AHEAD, driver.clone());
     assert!(poll(&mut sleep, &waker).is_pending());
     driver.shutdown();
-    assert_eq!(counter.count(), 1);
+    assert_eq!(counter.wakes(), 1);
     let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let _ = poll(&mut sleep, &waker);
     }))
@@ -173,7 +174,7 @@ const SHUTDOWN_MESSAGE: &str = "corio: the runtime's timer driver has shut down"
 #[test]
 fn ready_spends_budget_and_an_empty_budget_yields() {
     let (driver, _) = driver();
-    let (counter, waker) = counting_waker();
+    let (counter, waker) = CountingWaker::new();
     coop::budget(|| {
         for _ in 0..coop::INITIAL {
             let mut done = Sleep::with_driver(Instant::now(), driver.clone());
@@ -182,7 +183,7 @@ fn ready_spends_budget_and_an_empty_budget_yields() {
         assert!(!coop::has_budget_remaining());
         let mut done = Sleep::with_driver(Instant::now(), driver.clone());
         assert!(poll(&mut done, &waker).is_pending(), "out of budget");
-        assert_eq!(counter.count(), 1, "and woken to run again");
+        assert_eq!(counter.wakes(), 1, "and woken to run again");
     });
     // A pending sleep refunds the unit it did not use.
     coop::budget(|| {
@@ -201,7 +202,7 @@ fn ready_spends_budget_and_an_empty_budget_yields() {
 #[test]
 fn churn_keeps_the_slab_bounded() {
     let (driver, _) = driver();
-    let (_, waker) = counting_waker();
+    let (_, waker) = CountingWaker::new();
     let base = driver.origin() + AHEAD;
     let iterations: u64 = if cfg!(miri) { 2_000 } else { 100_000 };
     let mut live: Vec<Sleep> = Vec::new();
@@ -222,7 +223,7 @@ fn churn_keeps_the_slab_bounded() {
 fn a_million_sleeps_all_fire() {
     const N: u64 = 1_000_000;
     let (driver, _) = driver();
-    let (counter, waker) = counting_waker();
+    let (counter, waker) = CountingWaker::new();
     // Deadlines spread over 10 minutes (every level up to 3), well in the future.
     let base = driver.origin() + AHEAD;
     let offset = |i: u64| Duration::from_millis(i * 7919 % 600_000);
@@ -237,9 +238,9 @@ fn a_million_sleeps_all_fire() {
     let half = base + Duration::from_millis(300_000);
     driver.process_at(half);
     let due_by_half = (0..N).filter(|&i| base + offset(i) <= half).count();
-    assert_eq!(counter.count(), due_by_half, "fired early or missed");
+    assert_eq!(counter.wakes(), due_by_half, "fired early or missed");
     driver.process_at(base + Duration::from_millis(600_000));
-    assert_eq!(counter.count(), N as usize);
+    assert_eq!(counter.wakes(), N as usize);
 
     for sleep in &mut sleeps {
         assert_eq!(poll(sleep, &waker), Poll::Ready(()));

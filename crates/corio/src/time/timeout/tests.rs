@@ -5,7 +5,8 @@ use std::task::Waker;
 use std::time::Duration;
 
 use super::*;
-use crate::time::test_util::{counting_waker, driver};
+use crate::test_util::CountingWaker;
+use crate::time::test_util::driver;
 
 const AHEAD: Duration = Duration::from_secs(3600);
 
@@ -43,7 +44,7 @@ fn a_ready_future_wins_even_past_the_deadline() {
 #[test]
 fn elapses_and_drops_the_inner_future_with_it() {
     let (driver, _) = driver();
-    let (counter, waker) = counting_waker();
+    let (counter, waker) = CountingWaker::new();
     let dropped = Arc::new(AtomicBool::new(false));
     let inner = Pending {
         dropped: dropped.clone(),
@@ -56,7 +57,7 @@ fn elapses_and_drops_the_inner_future_with_it() {
     ));
     assert!(poll(t.as_mut(), &waker).is_pending());
     driver.process_at(deadline);
-    assert_eq!(counter.count(), 1);
+    assert_eq!(counter.wakes(), 1);
     assert_eq!(poll(t.as_mut(), &waker), Poll::Ready(Err(Elapsed::new())));
     assert!(
         !dropped.load(Ordering::SeqCst),
@@ -108,7 +109,7 @@ impl Future for BudgetHog {
 #[test]
 fn a_budget_hog_still_times_out() {
     let (driver, _) = driver();
-    let (_, waker) = counting_waker();
+    let (_, waker) = CountingWaker::new();
     coop::budget(|| {
         let t = Timeout::new(
             BudgetHog,

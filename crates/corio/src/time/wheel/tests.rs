@@ -1,11 +1,9 @@
 //! Wheel tests with fake ticks.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Wake, Waker};
 
 use super::*;
+use crate::test_util::CountingWaker;
 
 /// Small xorshift64* generator: deterministic, no dependency.
 struct Rng(u64);
@@ -23,20 +21,6 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
-}
-
-#[derive(Default)]
-struct Counter(AtomicUsize);
-
-impl Wake for Counter {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-fn counting_waker() -> (Arc<Counter>, Waker) {
-    let counter = Arc::new(Counter::default());
-    (counter.clone(), Waker::from(counter))
 }
 
 fn tick_of(wheel: &Wheel, key: Key) -> u64 {
@@ -76,7 +60,7 @@ fn fires_in_deadline_order_exactly_on_time() {
 #[test]
 fn same_tick_entries_fire_together_and_no_earlier() {
     let mut wheel = Wheel::new();
-    let (counter, waker) = counting_waker();
+    let (counter, waker) = CountingWaker::new();
     for _ in 0..100 {
         wheel.insert(77, Some(waker.clone())).unwrap();
     }
@@ -85,11 +69,11 @@ fn same_tick_entries_fire_together_and_no_earlier() {
     while let Some(w) = wheel.poll(76) {
         w.wake();
     }
-    assert_eq!(counter.0.load(Ordering::Relaxed), 1);
+    assert_eq!(counter.wakes(), 1);
     while let Some(w) = wheel.poll(77) {
         w.wake();
     }
-    assert_eq!(counter.0.load(Ordering::Relaxed), 101);
+    assert_eq!(counter.wakes(), 101);
     assert_eq!(wheel.next_expiration(), Some(78));
     assert_eq!(wheel.len(), 102, "fired entries stay until removed");
 }
@@ -165,7 +149,7 @@ fn entries_inserted_mid_turn_land_correctly() {
 #[test]
 fn removed_entries_never_fire() {
     let mut wheel = Wheel::new();
-    let (counter, waker) = counting_waker();
+    let (counter, waker) = CountingWaker::new();
     let a = wheel.insert(10, Some(waker.clone())).unwrap();
     let b = wheel.insert(10, Some(waker.clone())).unwrap();
     let c = wheel.insert(5000, Some(waker.clone())).unwrap();
@@ -174,13 +158,13 @@ fn removed_entries_never_fire() {
     while let Some(w) = wheel.poll(10) {
         w.wake();
     }
-    assert_eq!(counter.0.load(Ordering::Relaxed), 1);
+    assert_eq!(counter.wakes(), 1);
     assert!(wheel.is_fired(b));
     wheel.remove(c);
     // The last pending entry's slot is empty again, so nothing is left to expire.
     assert_eq!(wheel.next_expiration(), None);
     assert!(wheel.poll(1 << 40).is_none());
-    assert_eq!(counter.0.load(Ordering::Relaxed), 1);
+    assert_eq!(counter.wakes(), 1);
     wheel.remove(b);
     assert_eq!(wheel.len(), 0);
 }
@@ -221,7 +205,7 @@ fn time_never_runs_backwards() {
 #[test]
 fn reset_moves_pending_and_fired_entries() {
     let mut wheel = Wheel::new();
-    let (counter, waker) = counting_waker();
+    let (counter, waker) = CountingWaker::new();
     let key = wheel.insert(10, Some(waker.clone())).unwrap();
     assert!(wheel.reset(key, 5000).is_none());
     assert!(wheel.poll(10).is_none());
@@ -240,14 +224,14 @@ fn reset_moves_pending_and_fired_entries() {
     wheel.reset(key, 1).expect("due at once").wake();
     assert!(wheel.is_fired(key));
     assert_eq!(wheel.next_expiration(), None);
-    assert_eq!(counter.0.load(Ordering::Relaxed), 2);
+    assert_eq!(counter.wakes(), 2);
 }
 
 #[test]
 fn register_waker_replaces_only_a_different_waker() {
     let mut wheel = Wheel::new();
-    let (a_count, a) = counting_waker();
-    let (b_count, b) = counting_waker();
+    let (a_count, a) = CountingWaker::new();
+    let (b_count, b) = CountingWaker::new();
     let key = wheel.insert(10, None).unwrap();
     assert!(wheel.register_waker(key, &a).is_none());
     // A clone wakes the same task, so nothing is replaced. (Miri may give one vtable several
@@ -257,20 +241,16 @@ fn register_waker_replaces_only_a_different_waker() {
         assert!(!replaced);
     }
     wheel.register_waker(key, &b).expect("replaced").wake();
-    assert_eq!(
-        a_count.0.load(Ordering::Relaxed),
-        1,
-        "the old waker is handed back"
-    );
+    assert_eq!(a_count.wakes(), 1, "the old waker is handed back");
     wheel.poll(10).unwrap().wake();
-    assert_eq!(b_count.0.load(Ordering::Relaxed), 1);
-    assert_eq!(a_count.0.load(Ordering::Relaxed), 1);
+    assert_eq!(b_count.wakes(), 1);
+    assert_eq!(a_count.wakes(), 1);
 }
 
 #[test]
 fn fire_any_takes_everything_regardless_of_deadline() {
     let mut wheel = Wheel::new();
-    let (counter, waker) = counting_waker();
+    let (counter, waker) = CountingWaker::new();
     for d in [1, 70, 5000, 1 << 30, 1 << 40] {
         wheel.insert(d, Some(waker.clone())).unwrap();
     }
@@ -278,7 +258,7 @@ fn fire_any_takes_everything_regardless_of_deadline() {
     while let Some(w) = wheel.fire_any() {
         w.wake();
     }
-    assert_eq!(counter.0.load(Ordering::Relaxed), 5);
+    assert_eq!(counter.wakes(), 5);
     assert_eq!(wheel.next_expiration(), None);
     assert_eq!(wheel.len(), 6);
 }
