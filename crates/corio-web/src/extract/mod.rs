@@ -32,6 +32,14 @@
 //! Values are read leniently, as pydantic's lax mode reads them: `"42"` is an integer,
 //! `"yes"` a boolean. Constraints (`ge`, `max_length`, `pattern`, ...) are declared on the
 //! type with [`Constrained`]; other checks go in a [`Validate`] impl.
+//!
+//! # Not yet
+//!
+//! `multipart/form-data` bodies; a query as `Vec<(String, String)>` (use a
+//! `HashMap<String, Vec<String>>`). `#[serde(flatten)]` and untagged enums are buffered by
+//! serde itself, which reads them strictly: strings work, numbers from a query string do
+//! not, and an error inside them ends the collection for that extractor (it is still
+//! reported, with the others found so far).
 
 mod body;
 mod constraints;
