@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use corio_web::App;
-//! use corio_web::middleware::{AccessLog, RequestIdLayer, ServiceExt};
+//! use corio_web::middleware::{AccessLog, Cors, RequestIdLayer, ServiceExt};
 //! use corio_web::testing::TestClient;
 //!
 //! async fn hello() -> &'static str {
@@ -16,15 +16,18 @@
 //!
 //! let app = App::new()
 //!     .get("/", hello)
+//!     .layer(Cors::new().allow_origins(["https://example.org"]))
 //!     .layer(AccessLog::new())
 //!     .layer(RequestIdLayer::new());
 //! corio::run(async move {
 //!     let response = TestClient::new(app)
 //!         .get("/")
+//!         .header("origin", "https://example.org")
 //!         .header("x-request-id", "abc-123")
 //!         .send()
 //!         .await;
 //!     assert_eq!(response.text(), "hello");
+//!     assert_eq!(response.header("access-control-allow-origin"), Some("https://example.org"));
 //!     assert_eq!(response.header("x-request-id"), Some("abc-123"));
 //! });
 //! ```
@@ -36,12 +39,15 @@
 //! | middleware | what it does |
 //! | --- | --- |
 //! | [`from_fn`] | an `async` function of the request and [`Next`] |
+//! | [`Cors`] | Starlette's `CORSMiddleware`: preflights answered, CORS responses marked |
 //! | [`RequestIdLayer`] | a [`RequestId`] per request, taken from `x-request-id` or generated |
 //! | [`AccessLog`] | one `tracing` event per request (target `corio_web::access`) |
 
 mod access_log;
+mod cors;
 mod from_fn;
 mod request_id;
+mod vary;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -49,6 +55,7 @@ use std::sync::Arc;
 use crate::Service;
 
 pub use access_log::AccessLog;
+pub use cors::Cors;
 pub use from_fn::{FromFn, Next, from_fn};
 pub use request_id::{RequestId, RequestIdLayer};
 
