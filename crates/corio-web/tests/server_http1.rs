@@ -841,3 +841,60 @@ fn large_bodies_stream_both_ways() {
     client.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nnext");
     assert_eq!(client.response().text(), "next");
 }
+
+#[test]
+fn a_request_body_can_stream_straight_into_the_response() {
+    let server = start(
+        ServerConfig::default(),
+        service_fn(|request: Request| async move { Response::new(request.into_body()) }),
+    );
+    let mut client = server.connect();
+    // A declared length goes back with that length, a chunked body chunked; either way the
+    // read side comes home when the response ends, and the next request parses.
+    client.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\nabc");
+    thread::sleep(Duration::from_millis(20));
+    client.send(b"def");
+    let reply = client.response();
+    assert_eq!(reply.header("content-length"), Some("6"));
+    assert_eq!(reply.text(), "abcdef");
+    client.send(b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
+    thread::sleep(Duration::from_millis(20));
+    client.send(b"2\r\nde\r\n0\r\n\r\n");
+    let reply = client.response();
+    assert_eq!(reply.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(reply.text(), "abcde");
+    client.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nlast");
+    assert_eq!(client.response().text(), "last");
+}
+
+#[test]
+fn a_body_read_later_by_another_task_keeps_the_connection_in_step() {
+    let (read_tx, read_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let read_tx = std::sync::Mutex::new(read_tx);
+    let service = service_fn(move |request: Request| {
+        let read_tx = read_tx.lock().unwrap().clone();
+        async move {
+            if request.uri().path() == "/later" {
+                let body = request.into_body();
+                corio::spawn(async move {
+                    corio::time::sleep(Duration::from_millis(100)).await;
+                    let bytes = body.to_bytes(1024).await.unwrap();
+                    read_tx.send(bytes.to_vec()).unwrap();
+                });
+                let mut response = Response::new(Body::from("accepted"));
+                *response.status_mut() = StatusCode::ACCEPTED;
+                return response;
+            }
+            Response::new(Body::from(request.uri().path().to_string()))
+        }
+    });
+    let server = start(ServerConfig::default(), service);
+    let mut client = server.connect();
+    let mut requests =
+        b"POST /later HTTP/1.1\r\nHost: t\r\nContent-Length: 7\r\n\r\npayload".to_vec();
+    requests.extend(get("/next"));
+    client.send(&requests);
+    assert_eq!(client.response().status, 202);
+    assert_eq!(client.response().text(), "/next");
+    assert_eq!(read_rx.recv_timeout(READ_TIMEOUT).unwrap(), b"payload");
+}

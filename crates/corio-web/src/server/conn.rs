@@ -185,8 +185,14 @@ impl<S: Service> Conn<'_, S> {
                 return Err(End::Quiet);
             }
             let idle = reader.buf.is_empty();
-            if !idle && head_deadline.is_none() {
-                head_deadline = Some(Instant::now() + config.header_read_timeout);
+            match head_deadline {
+                None if !idle => head_deadline = Some(Instant::now() + config.header_read_timeout),
+                // A client that keeps bytes coming (so no wait below ever times out) is still
+                // held to the deadline.
+                Some(deadline) if !idle && Instant::now() >= deadline => {
+                    return Err(End::Reject(StatusCode::REQUEST_TIMEOUT));
+                }
+                _ => {}
             }
             let until = head_deadline.unwrap_or(start + config.keep_alive_timeout);
             match wait_for_bytes(reader, &mut self.timer, self.signal, until, idle).await {
