@@ -898,3 +898,31 @@ fn a_body_read_later_by_another_task_keeps_the_connection_in_step() {
     assert_eq!(client.response().text(), "/next");
     assert_eq!(read_rx.recv_timeout(READ_TIMEOUT).unwrap(), b"payload");
 }
+
+#[test]
+fn a_body_that_stops_coming_is_408() {
+    let timeout = Duration::from_millis(300);
+    let server = start(ServerConfig::default().body_read_timeout(timeout), app());
+    let mut client = server.connect();
+    let started = Instant::now();
+    client.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
+    let reply = client.response();
+    assert_eq!(reply.status, 408);
+    assert_eq!(reply.header("connection"), Some("close"));
+    assert!(started.elapsed() >= timeout - Duration::from_millis(50));
+    assert!(client.is_closed());
+
+    // Bytes that keep coming, each well within the timeout, are not a timeout, however long
+    // the whole body takes.
+    let timeout = Duration::from_millis(600);
+    let server = start(ServerConfig::default().body_read_timeout(timeout), app());
+    let mut client = server.connect();
+    let started = Instant::now();
+    client.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n");
+    for byte in b"abcdefghij" {
+        thread::sleep(Duration::from_millis(100));
+        client.send(&[*byte]);
+    }
+    assert_eq!(client.response().text(), "abcdefghij");
+    assert!(started.elapsed() > timeout);
+}

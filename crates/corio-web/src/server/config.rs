@@ -26,6 +26,7 @@ pub struct ServerConfig {
     pub(crate) max_body_size: u64,
     pub(crate) max_drain_size: u64,
     pub(crate) header_read_timeout: Duration,
+    pub(crate) body_read_timeout: Duration,
     pub(crate) keep_alive_timeout: Duration,
     pub(crate) keep_alive: bool,
     pub(crate) max_connections: usize,
@@ -40,6 +41,7 @@ impl Default for ServerConfig {
             max_body_size: 2 * 1024 * 1024,
             max_drain_size: 64 * 1024,
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
             keep_alive_timeout: Duration::from_secs(60),
             keep_alive: true,
             max_connections: 10_000,
@@ -86,6 +88,15 @@ impl ServerConfig {
     /// bytes. Default 10 s.
     pub fn header_read_timeout(mut self, timeout: Duration) -> ServerConfig {
         self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a request body may go without a byte arriving while the handler waits for
+    /// it. Past it the body stream fails with a `TimedOut` I/O error and the server answers
+    /// `408 Request Timeout` and closes: a client cannot hold a connection by trickling a
+    /// body either. Default 30 s.
+    pub fn body_read_timeout(mut self, timeout: Duration) -> ServerConfig {
+        self.body_read_timeout = timeout;
         self
     }
 

@@ -246,7 +246,12 @@ impl<S: Service> Conn<'_, S> {
                 let (tx, rx) = oneshot::channel();
                 home = Some(rx);
                 expect = framing.expect_continue.then(|| Arc::new(Continue::new()));
-                let body = BodyReader::new(reader, body_framing, config.max_body_size);
+                let body = BodyReader::new(
+                    reader,
+                    body_framing,
+                    config.max_body_size,
+                    config.body_read_timeout,
+                );
                 let stream = IncomingBody::new(body, tx, expect.clone());
                 match body_framing {
                     BodyFraming::Length(n) => Body::from_stream_with_len(stream, n),
@@ -281,7 +286,8 @@ impl<S: Service> Conn<'_, S> {
                 // answer is the server's (unless the handler chose the same status).
                 let status = match failure {
                     Failure::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-                    _ => StatusCode::BAD_REQUEST,
+                    Failure::TimedOut => StatusCode::REQUEST_TIMEOUT,
+                    Failure::Framing | Failure::Io => StatusCode::BAD_REQUEST,
                 };
                 if response.status() != status {
                     response = status.into_response();

@@ -31,15 +31,18 @@
 //!
 //! [`Body`]: crate::Body
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use corio::net::OwnedReadHalf;
 use corio::sync::oneshot;
+use corio::time::{Sleep, sleep};
 use futures_core::Stream;
 use futures_util::task::AtomicWaker;
 
@@ -83,11 +86,18 @@ pub(crate) enum ReadError {
     Framing(ChunkedError),
     /// The client closed the connection before the body ended.
     Eof,
+    /// No body bytes came for the body read timeout.
+    TimedOut,
     /// The socket failed.
     Io(io::Error),
 }
 
 /// A request body being read: the connection's reader and where the body ends.
+///
+/// A client that stops sending in the middle of a body is cut off after the read timeout:
+/// the timer is armed when a read first has to wait and left alone while bytes keep
+/// coming; when it fires early (bytes came since it was armed) it is re-armed from the
+/// last progress, so a fast upload does not touch the timer wheel per read.
 #[derive(Debug)]
 pub(crate) struct BodyReader {
     reader: Reader,
@@ -95,11 +105,21 @@ pub(crate) struct BodyReader {
     /// Body bytes read so far.
     read: u64,
     limit: u64,
+    timeout: Duration,
+    /// When bytes last came (or the body started).
+    progress: Instant,
+    timer: Option<Sleep>,
 }
 
 impl BodyReader {
-    /// Reads a body framed as `framing`, failing once more than `limit` bytes came.
-    pub(crate) fn new(reader: Reader, framing: BodyFraming, limit: u64) -> BodyReader {
+    /// Reads a body framed as `framing`, failing once more than `limit` bytes came, or when
+    /// no bytes came for `timeout`.
+    pub(crate) fn new(
+        reader: Reader,
+        framing: BodyFraming,
+        limit: u64,
+        timeout: Duration,
+    ) -> BodyReader {
         let remaining = match framing {
             BodyFraming::Empty => Remaining::Done,
             BodyFraming::Length(n) => Remaining::Length(n),
@@ -110,6 +130,9 @@ impl BodyReader {
             remaining,
             read: 0,
             limit,
+            timeout,
+            progress: Instant::now(),
+            timer: None,
         }
     }
 
@@ -179,11 +202,35 @@ impl BodyReader {
                     }
                 }
             };
-            match ready!(self.reader.poll_fill(cx, hint)) {
-                Ok(0) => return Poll::Ready(Err(ReadError::Eof)),
-                Ok(_) => {}
-                Err(err) => return Poll::Ready(Err(ReadError::Io(err))),
+            match self.reader.poll_fill(cx, hint) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(ReadError::Eof)),
+                Poll::Ready(Ok(_)) => {
+                    if self.timer.is_some() {
+                        self.progress = Instant::now();
+                    }
+                }
+                Poll::Ready(Err(err)) => return Poll::Ready(Err(ReadError::Io(err))),
+                Poll::Pending => return self.poll_timeout(cx),
             }
+        }
+    }
+
+    /// Waiting for bytes: `TimedOut` once none came for the timeout, else pending.
+    fn poll_timeout(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Bytes>, ReadError>> {
+        let timer = match &mut self.timer {
+            Some(timer) => timer,
+            None => {
+                self.progress = Instant::now();
+                self.timer.insert(sleep(self.timeout))
+            }
+        };
+        loop {
+            ready!(Pin::new(&mut *timer).poll(cx));
+            let due = self.progress + self.timeout;
+            if Instant::now() >= due {
+                return Poll::Ready(Err(ReadError::TimedOut));
+            }
+            timer.reset(due);
         }
     }
 
@@ -214,6 +261,8 @@ pub(crate) enum Failure {
     TooLarge,
     /// Broken framing: the answer is `400`.
     Framing,
+    /// The client stopped sending: the answer is `408`.
+    TimedOut,
     /// The connection failed or the client went away: there is no one to answer.
     Io,
 }
@@ -290,6 +339,13 @@ impl Stream for IncomingBody {
                         BodyError::Io(io::Error::new(
                             io::ErrorKind::UnexpectedEof,
                             "the client closed the connection before the body ended",
+                        )),
+                    ),
+                    ReadError::TimedOut => (
+                        Failure::TimedOut,
+                        BodyError::Io(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "the client stopped sending the body",
                         )),
                     ),
                     ReadError::Io(e) => (Failure::Io, BodyError::Io(e)),
