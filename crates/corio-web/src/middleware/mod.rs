@@ -41,11 +41,13 @@
 //! | [`from_fn`] | an `async` function of the request and [`Next`] |
 //! | [`Cors`] | Starlette's `CORSMiddleware`: preflights answered, CORS responses marked |
 //! | [`RequestIdLayer`] | a [`RequestId`] per request, taken from `x-request-id` or generated |
+//! | [`Gzip`] | gzip for clients that accept it, whole bodies and streams |
 //! | [`AccessLog`] | one `tracing` event per request (target `corio_web::access`) |
 
 mod access_log;
 mod cors;
 mod from_fn;
+mod gzip;
 mod request_id;
 mod vary;
 
@@ -57,6 +59,7 @@ use crate::Service;
 pub use access_log::AccessLog;
 pub use cors::Cors;
 pub use from_fn::{FromFn, Next, from_fn};
+pub use gzip::Gzip;
 pub use request_id::{RequestId, RequestIdLayer};
 
 /// Wraps a service in a middleware: the middleware's configuration, turned into a
