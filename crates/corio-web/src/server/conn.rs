@@ -330,7 +330,10 @@ impl<S: Service> Conn<'_, S> {
             return if keep_alive {
                 Next::KeepAlive
             } else {
-                Next::Close { linger: false }
+                // Pipelined requests behind this one will not be answered; the client may
+                // still be sending them.
+                let pending = self.reader.as_ref().is_some_and(|r| !r.buf.is_empty());
+                Next::Close { linger: pending }
             };
         };
         if !keep_alive {
