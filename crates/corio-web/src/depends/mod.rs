@@ -52,6 +52,14 @@
 //! Dependencies cannot form a cycle: a dependency that (indirectly) asks for itself is a
 //! recursive future type, which the compiler refuses.
 //!
+//! # Teardown: dependencies with `yield`
+//!
+//! A dependency that opens something (a database session) registers its closing with
+//! [`Teardown::of(parts)`](Teardown::of)`.defer(...)`; it runs after the handler has
+//! answered, whatever the answer, in reverse order of registration. The handler layer
+//! runs it through the request's [`RequestScope`], whose docs tell the order, when it runs
+//! and what happens on panic.
+//!
 //! # Errors
 //!
 //! A dependency's rejection is an extractor's rejection: validation errors join the
@@ -60,6 +68,10 @@
 //! convenient for dependencies: `?` converts the rejections of corio's extractors into it,
 //! and [`all`] runs several extractions' results together so that every invalid value is
 //! reported at once.
+
+mod scope;
+
+pub use scope::{Exit, RequestScope, Teardown};
 
 use std::convert::Infallible;
 use std::fmt;

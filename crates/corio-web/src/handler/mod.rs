@@ -34,6 +34,9 @@
 //! value of the request at once ([`Rejections`]); a rejection that is not about values (a
 //! 413, say) is answered as it is, and the extractors after it are skipped.
 //!
+//! A handler with arguments runs in the request's [`RequestScope`]: the teardowns its
+//! dependencies registered run once it has answered (see [`crate::depends`]).
+//!
 //! A handler is recognised by its signature: up to 12 arguments, the first ones
 //! [`FromRequestParts`], the last one [`FromRequest`] (it may read the body). The marker
 //! type `T` of [`Handler<T, S>`] only tells the implementations apart; users never name
@@ -42,6 +45,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::depends::RequestScope;
 use crate::extract::{FromRequest, FromRequestParts, Rejections};
 use crate::response::IntoResponse;
 use crate::service::ResponseFuture;
@@ -115,8 +119,10 @@ macro_rules! handler_arity {
             $last: FromRequest<S, M> + Send + 'static,
         {
             fn call(self, request: Request, state: Arc<S>) -> ResponseFuture {
-                Box::pin(async move {
-                    let (mut parts, body) = request.into_parts();
+                let (mut parts, body) = request.into_parts();
+                // Entered before extraction: the last extractor consumes the extensions.
+                let scope = RequestScope::enter(&mut parts.extensions);
+                Box::pin(scope.run(async move {
                     let mut rejections = Rejections::new();
                     $(
                         let $parts = if rejections.is_fatal() {
@@ -138,7 +144,7 @@ macro_rules! handler_arity {
                         unreachable!("no rejection, so every extractor produced its value");
                     };
                     self($($parts,)* $last).await.into_response()
-                })
+                }))
             }
         }
 
@@ -153,8 +159,10 @@ macro_rules! handler_arity {
             $last: FromRequest<S, M> + Send + 'static,
         {
             fn call(self, request: Request, state: Arc<S>) -> ResponseFuture {
-                Box::pin(async move {
-                    let (mut parts, body) = request.into_parts();
+                let (mut parts, body) = request.into_parts();
+                // Entered before extraction: the last extractor consumes the extensions.
+                let scope = RequestScope::enter(&mut parts.extensions);
+                Box::pin(scope.run(async move {
                     let mut rejections = Rejections::new();
                     $(
                         let $parts = if rejections.is_fatal() {
@@ -176,7 +184,7 @@ macro_rules! handler_arity {
                         unreachable!("no rejection, so every extractor produced its value");
                     };
                     run_blocking(move || self($($parts,)* $last)).await
-                })
+                }))
             }
         }
     };

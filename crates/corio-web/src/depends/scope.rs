@@ -1,0 +1,344 @@
+//! The request's scope: what runs around the answer to one request — the teardowns that
+//! yield-style dependencies register, run once the handler has answered.
+//!
+//! # Who runs it
+//!
+//! The scope lives in the request's extensions, shared (an `Arc`) by everything that
+//! touches the request. The first layer that [enters](RequestScope::enter) it *owns* it:
+//! the handler layer, or an app- or router-level dependency that runs before it. The
+//! owner runs the answer inside [`RequestScope::run`], which runs the teardowns when the
+//! answer is done; layers further in only join the scope. The handler layer enters the
+//! scope *before* its extractors run and keeps its own handle, because the last extractor
+//! consumes the request (and its extensions) — a registration made there still counts.
+//!
+//! A [`Teardown`] taken from a request that no layer entered (a dependency resolved by
+//! hand, in a unit test) creates the scope unowned; the next layer to enter adopts it.
+//! Nobody entering it means its teardowns never run (they are dropped).
+//!
+//! # When teardowns run
+//!
+//! In reverse order of registration, as Python unwinds context managers: a session opened
+//! by a dependency that a later one uses is closed after it. They run after the handler
+//! has produced its response (a rejection, an error response, a success alike) and before
+//! the response is written, so the response's status is known to them ([`Exit`]) and a
+//! failing teardown can still turn the answer into a 500. A response body streamed after
+//! the handler returned must not borrow what a teardown closes.
+//!
+//! - **The handler panics:** the teardowns still run (with [`Exit::Panicked`]), then the
+//!   panic resumes and the server answers 500.
+//! - **A teardown panics:** the others still run; then the first such panic resumes (the
+//!   server answers 500 and logs it), unless the handler's own panic does.
+//! - **The request is dropped unanswered** (the client left mid-request, a forced
+//!   shutdown): the teardowns run in a task of their own, with [`Exit::Cancelled`].
+//!
+//! # Cost
+//!
+//! A request whose handler has extractors pays for one small allocation (the shared
+//! state), one insertion into its extensions and two uncontended locks. The lists inside
+//! stay unallocated until something is registered.
+
+use std::any::Any;
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, resume_unwind};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use futures_util::FutureExt;
+use http::request::Parts;
+use http::{Extensions, StatusCode};
+
+use crate::Response;
+use crate::extract::FromRequestParts;
+
+type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+type Cleanup = Box<dyn FnOnce(Exit) -> BoxFuture + Send + 'static>;
+type Panic = Box<dyn Any + Send + 'static>;
+
+/// What became of the request, as a teardown learns it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Exit {
+    /// Answered with this status (the handler's response, or a rejection's).
+    Responded(StatusCode),
+    /// The handler panicked; the server answers 500.
+    Panicked,
+    /// The request was dropped before it was answered (the client left, or the server
+    /// was forced to shut down).
+    Cancelled,
+}
+
+impl Exit {
+    /// Whether the request was answered with a 2xx or 3xx status: commit, rather than
+    /// roll back.
+    pub fn is_success(self) -> bool {
+        matches!(self, Exit::Responded(status) if status.is_success() || status.is_redirection())
+    }
+}
+
+/// What the layers of one request share.
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Whether a layer entered the scope and will run it.
+    owned: bool,
+    /// In registration order; run from the back.
+    teardowns: Vec<Cleanup>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing runs user code under the lock, so a poisoned lock has consistent data.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The scope in the request's extensions.
+#[derive(Clone)]
+struct ScopeKey(Arc<Shared>);
+
+/// The request's scope in `extensions`, created (unowned) if there is none.
+fn shared(extensions: &mut Extensions) -> Arc<Shared> {
+    if let Some(ScopeKey(shared)) = extensions.get::<ScopeKey>() {
+        return shared.clone();
+    }
+    let shared = Arc::new(Shared::default());
+    extensions.insert(ScopeKey(shared.clone()));
+    shared
+}
+
+/// A layer's handle on the scope of one request: the owner [runs](RequestScope::run) the
+/// request's answer in it; see the [module docs](self).
+///
+/// Custom [`Service`](crate::Service)s that want dependencies' teardowns to run use it as
+/// the handler layer does:
+///
+/// ```
+/// use corio_web::depends::{RequestScope, Teardown};
+/// use corio_web::{Body, Request, Response, service_fn};
+/// use std::sync::{Arc, Mutex};
+///
+/// let log = Arc::new(Mutex::new(Vec::new()));
+/// let seen = log.clone();
+/// let service = service_fn(move |request: Request| {
+///     let log = log.clone();
+///     async move {
+///         let (mut parts, _body) = request.into_parts();
+///         let scope = RequestScope::enter(&mut parts.extensions);
+///         scope
+///             .run(async move {
+///                 let closing = log.clone();
+///                 Teardown::of(&mut parts).defer(async move {
+///                     closing.lock().unwrap().push("closed");
+///                 });
+///                 log.lock().unwrap().push("answered");
+///                 Response::new(Body::from("hi"))
+///             })
+///             .await
+///     }
+/// });
+/// corio::run(async move {
+///     let client = corio_web::testing::TestClient::new(service);
+///     assert_eq!(client.get("/").send().await.text(), "hi");
+///     assert_eq!(*seen.lock().unwrap(), ["answered", "closed"]);
+/// });
+/// ```
+pub struct RequestScope {
+    shared: Arc<Shared>,
+    owner: bool,
+}
+
+impl RequestScope {
+    /// Enters the request's scope: creates it if there is none (or adopts one nobody
+    /// entered yet) and owns it, or joins the one an outer layer owns.
+    pub fn enter(extensions: &mut Extensions) -> RequestScope {
+        let shared = shared(extensions);
+        let owner = !std::mem::replace(&mut shared.lock().owned, true);
+        RequestScope { shared, owner }
+    }
+
+    /// Whether this layer owns the scope (and [`run`](RequestScope::run) does its work).
+    pub fn is_owner(&self) -> bool {
+        self.owner
+    }
+
+    /// Runs `answer`, the rest of the request; the owner then runs the teardowns (see
+    /// the [module docs](self) for the order and what happens on panic). A layer that only
+    /// joined the scope just awaits `answer`.
+    pub async fn run<F>(self, answer: F) -> Response
+    where
+        F: Future<Output = Response> + Send,
+    {
+        if !self.owner {
+            return answer.await;
+        }
+        // Runs what is left of the teardowns if the request is dropped before they ran.
+        let guard = CancelGuard(self.shared);
+        let outcome = AssertUnwindSafe(answer).catch_unwind().await;
+        let exit = match &outcome {
+            Ok(response) => Exit::Responded(response.status()),
+            Err(_) => Exit::Panicked,
+        };
+        let teardown_panic = tear_down(&guard.0, exit).await;
+        match (outcome, teardown_panic) {
+            (Err(panic), _) | (Ok(_), Some(panic)) => resume_unwind(panic),
+            (Ok(response), None) => response,
+        }
+    }
+}
+
+impl fmt::Debug for RequestScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestScope")
+            .field("owner", &self.owner)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs the teardowns, last registered first (including any registered meanwhile), each
+/// to its end even if one panics. Returns the first panic.
+async fn tear_down(shared: &Shared, exit: Exit) -> Option<Panic> {
+    let mut first_panic = None;
+    loop {
+        let Some(cleanup) = shared.lock().teardowns.pop() else {
+            return first_panic;
+        };
+        if let Err(panic) = AssertUnwindSafe(cleanup(exit)).catch_unwind().await {
+            tracing::error!(
+                panic = panic_message(&*panic),
+                "corio-web: a dependency's teardown panicked"
+            );
+            first_panic.get_or_insert(panic);
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(non-string panic payload)")
+}
+
+/// Held while the owner's answer and teardowns run: dropped with teardowns left, the
+/// request was cancelled, and they run in a task of their own.
+struct CancelGuard(Arc<Shared>);
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        if self.0.lock().teardowns.is_empty() {
+            return;
+        }
+        let shared = self.0.clone();
+        match corio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    let _ = tear_down(&shared, Exit::Cancelled).await;
+                });
+            }
+            Err(_) => tracing::error!(
+                "corio-web: a request was dropped outside the runtime; its teardowns do not run"
+            ),
+        }
+    }
+}
+
+/// Registers cleanups that run after the handler has answered: the `finally` of FastAPI's
+/// dependencies with `yield`. A dependency takes one with [`Teardown::of`] (a handler
+/// can extract one too).
+///
+/// ```
+/// use corio_web::App;
+/// use corio_web::depends::{Dependency, Depends, Exit, Teardown};
+/// use corio_web::http::request::Parts;
+/// use corio_web::testing::TestClient;
+/// use std::convert::Infallible;
+/// use std::sync::{Arc, Mutex};
+///
+/// type Log = Arc<Mutex<Vec<String>>>;
+///
+/// /// A database session: opened for the request, closed after it.
+/// struct Session { log: Log }
+///
+/// impl Dependency<Log> for Session {
+///     type Rejection = Infallible;
+///     async fn resolve(parts: &mut Parts, log: &Log) -> Result<Self, Infallible> {
+///         log.lock().unwrap().push("open".into());
+///         let closing = log.clone();
+///         Teardown::of(parts).defer_with(move |exit: Exit| async move {
+///             let end = if exit.is_success() { "commit" } else { "rollback" };
+///             closing.lock().unwrap().push(end.into());
+///         });
+///         Ok(Session { log: log.clone() })
+///     }
+/// }
+///
+/// async fn handler(Depends(session): Depends<Session>) -> &'static str {
+///     session.log.lock().unwrap().push("query".into());
+///     "done"
+/// }
+///
+/// let log = Log::default();
+/// let app = App::with_state(log.clone()).get("/", handler);
+/// corio::run(async move {
+///     TestClient::new(app).get("/").send().await;
+///     assert_eq!(*log.lock().unwrap(), ["open", "query", "commit"]);
+/// });
+/// ```
+#[derive(Clone)]
+pub struct Teardown {
+    shared: Arc<Shared>,
+}
+
+impl Teardown {
+    /// The teardown list of the request whose head is `parts`.
+    pub fn of(parts: &mut Parts) -> Teardown {
+        Teardown {
+            shared: shared(&mut parts.extensions),
+        }
+    }
+
+    /// Runs `cleanup` after the handler has answered (before the cleanups registered
+    /// earlier).
+    pub fn defer<F>(&self, cleanup: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.push(Box::new(move |_| Box::pin(cleanup)));
+    }
+
+    /// Runs `cleanup(exit)` after the handler has answered, telling it how the request
+    /// ended (to commit or roll back).
+    pub fn defer_with<F, Fut>(&self, cleanup: F)
+    where
+        F: FnOnce(Exit) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.push(Box::new(move |exit| Box::pin(cleanup(exit))));
+    }
+
+    fn push(&self, cleanup: Cleanup) {
+        self.shared.lock().teardowns.push(cleanup);
+    }
+}
+
+impl fmt::Debug for Teardown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Teardown").finish_non_exhaustive()
+    }
+}
+
+/// A handler can register teardowns too.
+impl<S: Send + Sync> FromRequestParts<S> for Teardown {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        Ok(Teardown::of(parts))
+    }
+}
