@@ -15,7 +15,8 @@ use std::sync::Arc;
 
 use http::{HeaderValue, Method, StatusCode, header};
 
-use crate::extract::PathParams;
+use crate::depends::guard::{self, Check};
+use crate::extract::{FromRequestParts, PathParams};
 use crate::handler::Handler;
 use crate::response::{HttpError, IntoResponse};
 use crate::routing::{PathRouter, RouteError, RouteMatch};
@@ -49,6 +50,8 @@ pub struct App<S = ()> {
     state: Arc<S>,
     /// Every route with its metadata, in registration order (for OpenAPI).
     route_info: Vec<RouteInfo>,
+    /// Run before every route's endpoint ([`App::dependency`]).
+    dependencies: Arc<[Check<S>]>,
 }
 
 /// A registered route and what OpenAPI needs to know of it.
@@ -102,6 +105,7 @@ impl<S: Send + Sync + 'static> App<S> {
             router: PathRouter::new(),
             state: Arc::new(state),
             route_info: Vec::new(),
+            dependencies: Arc::new([]),
         }
     }
 
@@ -174,6 +178,61 @@ impl<S: Send + Sync + 'static> App<S> {
         Ok(self)
     }
 
+    /// Runs extractor `D` before every route's endpoint, as FastAPI's
+    /// `FastAPI(dependencies=[...])`: usually a [`Depends<T>`](crate::depends::Depends)
+    /// that checks something (a token) and whose value the handlers do not need. Its
+    /// rejection answers the request (validation errors join the handler's 422); its value
+    /// is dropped, but a `Depends<T>` stays cached for the request. Dependencies run in the
+    /// order they were added, before those of routers; see `depends::guard`.
+    ///
+    /// ```
+    /// use corio_web::App;
+    /// use corio_web::depends::{Dependency, Depends};
+    /// use corio_web::extract::{ExtractError, FromRequestParts, Header};
+    /// use corio_web::http::request::Parts;
+    /// use corio_web::response::HttpError;
+    /// use corio_web::testing::TestClient;
+    /// use serde::Deserialize;
+    ///
+    /// #[derive(Deserialize)]
+    /// struct Key { x_key: String }
+    ///
+    /// /// FastAPI's `verify_key`.
+    /// struct VerifiedKey;
+    ///
+    /// impl<S: Send + Sync> Dependency<S> for VerifiedKey {
+    ///     type Rejection = corio_web::depends::DependencyError;
+    ///     async fn resolve(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+    ///         let Header(key) = Header::<Key>::from_request_parts(parts, state).await?;
+    ///         if key.x_key != "fake-super-secret-key" {
+    ///             return Err(HttpError::new(400, "X-Key header invalid").into());
+    ///         }
+    ///         Ok(VerifiedKey)
+    ///     }
+    /// }
+    ///
+    /// async fn items() -> &'static str { "items" }
+    ///
+    /// let app = App::new().dependency::<Depends<VerifiedKey>>().get("/items/", items);
+    /// corio::run(async move {
+    ///     let client = TestClient::new(app);
+    ///     let ok = client.get("/items/").header("x-key", "fake-super-secret-key").send().await;
+    ///     assert_eq!(ok.text(), "items");
+    ///     let wrong = client.get("/items/").header("x-key", "guess").send().await;
+    ///     assert_eq!(wrong.status(), 400);
+    ///     assert_eq!(client.get("/items/").send().await.status(), 422);
+    /// });
+    /// ```
+    pub fn dependency<D>(mut self) -> App<S>
+    where
+        D: FromRequestParts<S> + 'static,
+    {
+        let mut checks = self.dependencies.to_vec();
+        checks.push(guard::check::<S, D>());
+        self.dependencies = checks.into();
+        self
+    }
+
     /// Turns FastAPI's trailing-slash redirect off (it is on by default).
     pub fn redirect_slashes(mut self, on: bool) -> App<S> {
         self.router.set_redirect_slashes(on);
@@ -216,7 +275,15 @@ impl<S: Send + Sync + 'static> Service for App<S> {
                 request
                     .extensions_mut()
                     .insert(PathParams::from_pairs(params));
-                endpoint.call(request)
+                if self.dependencies.is_empty() {
+                    return endpoint.call(request);
+                }
+                guard::guard(
+                    self.dependencies.clone(),
+                    self.state.clone(),
+                    request,
+                    endpoint.clone(),
+                )
             }
             RouteMatch::MethodNotAllowed { allow } => {
                 let mut response = HttpError::new(405, "Method Not Allowed").into_response();

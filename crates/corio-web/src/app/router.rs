@@ -7,6 +7,8 @@ use http::Method;
 
 use super::{App, HandlerService, RouteInfo};
 use crate::Service;
+use crate::depends::guard::{self, Check, Guarded};
+use crate::extract::FromRequestParts;
 use crate::handler::Handler;
 
 /// Makes a route's endpoint once the app's state is known.
@@ -39,6 +41,8 @@ pub struct Router<S = ()> {
     prefix: String,
     tags: Vec<String>,
     routes: Vec<RouterRoute<S>>,
+    /// Run before each of its routes' endpoints ([`Router::dependency`]).
+    dependencies: Vec<Check<S>>,
 }
 
 struct RouterRoute<S> {
@@ -55,6 +59,7 @@ impl<S> Default for Router<S> {
             prefix: String::new(),
             tags: Vec::new(),
             routes: Vec::new(),
+            dependencies: Vec::new(),
         }
     }
 }
@@ -96,6 +101,17 @@ impl<S: Send + Sync + 'static> Router<S> {
     /// Adds an OpenAPI tag to every route of this router.
     pub fn tag(mut self, tag: &str) -> Router<S> {
         self.tags.push(tag.to_string());
+        self
+    }
+
+    /// Runs extractor `D` before each of this router's endpoints (nested routers' too), as
+    /// FastAPI's `APIRouter(dependencies=[...])`; see [`App::dependency`]. A router's
+    /// dependencies run after the app's and those of the routers it is included in.
+    pub fn dependency<D>(mut self) -> Router<S>
+    where
+        D: FromRequestParts<S> + 'static,
+    {
+        self.dependencies.push(guard::check::<S, D>());
         self
     }
 
@@ -150,8 +166,22 @@ impl<S: Send + Sync + 'static> Router<S> {
             prefix,
             tags,
             routes,
+            dependencies,
         } = self;
+        let checks: Option<Arc<[Check<S>]>> =
+            (!dependencies.is_empty()).then(|| dependencies.into());
         routes.into_iter().map(move |mut route| {
+            if let Some(checks) = &checks {
+                let checks = checks.clone();
+                let make = route.make;
+                route.make = Box::new(move |state| {
+                    Arc::new(Guarded {
+                        checks,
+                        state: state.clone(),
+                        inner: make(state),
+                    })
+                });
+            }
             route.pattern = format!("{prefix}{}", route.pattern);
             let mut all = tags.clone();
             all.append(&mut route.tags);

@@ -46,7 +46,8 @@
 //! once: the first [`Depends<T>`] stores the value, as an `Arc<T>`, in the request's
 //! extensions under its type, and the others clone the `Arc`. A failure with validation
 //! errors is remembered too, so the dependency is not run again; each asker reports the
-//! same errors (so they may appear twice in the 422, as they do in FastAPI). A failure that
+//! same errors (app- and router-level dependencies and [`all`] report an error once; two
+//! handler arguments both report it, as FastAPI does). A failure that
 //! is answered as it is (a 401, say) is not remembered: it ends the extraction anyway.
 //!
 //! Dependencies cannot form a cycle: a dependency that (indirectly) asks for itself is a
@@ -56,9 +57,30 @@
 //!
 //! A dependency that opens something (a database session) registers its closing with
 //! [`Teardown::of(parts)`](Teardown::of)`.defer(...)`; it runs after the handler has
-//! answered, whatever the answer, in reverse order of registration. The handler layer
-//! runs it through the request's [`RequestScope`], whose docs tell the order, when it runs
-//! and what happens on panic.
+//! answered, whatever the answer. The handler layer runs them through the request's
+//! [`RequestScope`] (so does the outermost app- or router-level dependency layer, when
+//! there is one).
+//!
+//! Teardowns run in reverse order of registration, as Python unwinds context managers: a session opened
+//! by a dependency that a later one uses is closed after it. They run after the handler
+//! has produced its response (a rejection, an error response, a success alike) and before
+//! the response is written, so the response's status is known to them ([`Exit`]) and a
+//! failing teardown can still turn the answer into a 500. A response body streamed after
+//! the handler returned must not borrow what a teardown closes.
+//!
+//! - **The handler panics:** the teardowns still run (with [`Exit::Panicked`]), then the
+//!   panic resumes and the server answers 500.
+//! - **A teardown panics:** the others still run; then the first such panic resumes (the
+//!   server answers 500 and logs it), unless the handler's own panic does.
+//! - **The request is dropped unanswered** (the client left mid-request, a forced
+//!   shutdown): the teardowns run in a task of their own, with [`Exit::Cancelled`].
+//!
+//! # App- and router-level dependencies
+//!
+//! [`App::dependency`](crate::App::dependency) and
+//! [`Router::dependency`](crate::Router::dependency) run an extractor (usually a
+//! `Depends<T>`) before every endpoint of the group, as FastAPI's `dependencies=[...]`;
+//! the `guard` module explains how their validation errors join the handler's.
 //!
 //! # Errors
 //!
@@ -69,6 +91,7 @@
 //! and [`all`] runs several extractions' results together so that every invalid value is
 //! reported at once.
 
+pub(crate) mod guard;
 mod scope;
 
 pub use scope::{Exit, RequestScope, Teardown};
@@ -302,6 +325,16 @@ pub trait AllOf {
     fn all(self) -> Result<Self::Values, DependencyError>;
 }
 
+/// Adds the errors of `errors` that `into` does not have yet: two dependencies reading the
+/// same missing value report it once.
+pub(crate) fn merge_new(into: &mut RequestValidationError, errors: RequestValidationError) {
+    for error in errors.into_errors() {
+        if !into.errors().contains(&error) {
+            into.push(error);
+        }
+    }
+}
+
 /// Keeps the rejection of one extraction, as the handler's `Rejections` does.
 fn keep<R: Rejection>(
     invalid: &mut RequestValidationError,
@@ -309,7 +342,7 @@ fn keep<R: Rejection>(
     rejection: R,
 ) {
     match DependencyError::from_rejection(rejection) {
-        DependencyError::Invalid(errors) => invalid.merge(errors),
+        DependencyError::Invalid(errors) => merge_new(invalid, errors),
         DependencyError::Response(response) => {
             answer.get_or_insert(*response);
         }

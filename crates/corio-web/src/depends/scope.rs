@@ -15,21 +15,7 @@
 //! hand, in a unit test) creates the scope unowned; the next layer to enter adopts it.
 //! Nobody entering it means its teardowns never run (they are dropped).
 //!
-//! # When teardowns run
-//!
-//! In reverse order of registration, as Python unwinds context managers: a session opened
-//! by a dependency that a later one uses is closed after it. They run after the handler
-//! has produced its response (a rejection, an error response, a success alike) and before
-//! the response is written, so the response's status is known to them ([`Exit`]) and a
-//! failing teardown can still turn the answer into a 500. A response body streamed after
-//! the handler returned must not borrow what a teardown closes.
-//!
-//! - **The handler panics:** the teardowns still run (with [`Exit::Panicked`]), then the
-//!   panic resumes and the server answers 500.
-//! - **A teardown panics:** the others still run; then the first such panic resumes (the
-//!   server answers 500 and logs it), unless the handler's own panic does.
-//! - **The request is dropped unanswered** (the client left mid-request, a forced
-//!   shutdown): the teardowns run in a task of their own, with [`Exit::Cancelled`].
+//! When teardowns run, and what happens on panic: see the public docs of [`crate::depends`].
 //!
 //! # Cost
 //!
@@ -50,7 +36,7 @@ use http::request::Parts;
 use http::{Extensions, StatusCode};
 
 use crate::Response;
-use crate::extract::FromRequestParts;
+use crate::extract::{FromRequestParts, RequestValidationError};
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 type Cleanup = Box<dyn FnOnce(Exit) -> BoxFuture + Send + 'static>;
@@ -89,6 +75,9 @@ struct State {
     owned: bool,
     /// In registration order; run from the back.
     teardowns: Vec<Cleanup>,
+    /// Validation errors of app- or router-level dependencies, handed to the handler
+    /// layer so that they join its extractors' errors in one 422.
+    handed_down: Option<RequestValidationError>,
 }
 
 impl Shared {
@@ -113,7 +102,7 @@ fn shared(extensions: &mut Extensions) -> Arc<Shared> {
 }
 
 /// A layer's handle on the scope of one request: the owner [runs](RequestScope::run) the
-/// request's answer in it; see the [module docs](self).
+/// request's answer in it; see [`crate::depends`] for what runs when.
 ///
 /// Custom [`Service`](crate::Service)s that want dependencies' teardowns to run use it as
 /// the handler layer does:
@@ -162,13 +151,32 @@ impl RequestScope {
         RequestScope { shared, owner }
     }
 
+    /// [`enter`](RequestScope::enter), also taking the validation errors an outer
+    /// dependency layer handed down (see `depends::guard`). Only layers that report them
+    /// take them.
+    pub(crate) fn enter_taking(
+        extensions: &mut Extensions,
+    ) -> (RequestScope, Option<RequestValidationError>) {
+        let shared = shared(extensions);
+        let mut state = shared.lock();
+        let owner = !std::mem::replace(&mut state.owned, true);
+        let handed_down = state.handed_down.take();
+        drop(state);
+        (RequestScope { shared, owner }, handed_down)
+    }
+
+    /// Where an outer layer hands validation errors down to the handler layer.
+    pub(crate) fn handoff(&self) -> Handoff {
+        Handoff(self.shared.clone())
+    }
+
     /// Whether this layer owns the scope (and [`run`](RequestScope::run) does its work).
     pub fn is_owner(&self) -> bool {
         self.owner
     }
 
     /// Runs `answer`, the rest of the request; the owner then runs the teardowns (see
-    /// the [module docs](self) for the order and what happens on panic). A layer that only
+    /// [`crate::depends`] for the order and what happens on panic). A layer that only
     /// joined the scope just awaits `answer`.
     pub async fn run<F>(self, answer: F) -> Response
     where
@@ -197,6 +205,25 @@ impl fmt::Debug for RequestScope {
         f.debug_struct("RequestScope")
             .field("owner", &self.owner)
             .finish_non_exhaustive()
+    }
+}
+
+/// Validation errors handed from a dependency layer to the layer inside it.
+pub(crate) struct Handoff(Arc<Shared>);
+
+impl Handoff {
+    /// Hands `errors` down (merged with any not yet taken).
+    pub(crate) fn put(&self, errors: RequestValidationError) {
+        let mut state = self.0.lock();
+        match &mut state.handed_down {
+            Some(already) => super::merge_new(already, errors),
+            slot @ None => *slot = Some(errors),
+        }
+    }
+
+    /// The errors no inner layer took.
+    pub(crate) fn take(&self) -> Option<RequestValidationError> {
+        self.0.lock().handed_down.take()
     }
 }
 

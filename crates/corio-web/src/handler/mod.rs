@@ -121,9 +121,13 @@ macro_rules! handler_arity {
             fn call(self, request: Request, state: Arc<S>) -> ResponseFuture {
                 let (mut parts, body) = request.into_parts();
                 // Entered before extraction: the last extractor consumes the extensions.
-                let scope = RequestScope::enter(&mut parts.extensions);
+                // App- and router-level dependencies hand their validation errors down.
+                let (scope, handed_down) = RequestScope::enter_taking(&mut parts.extensions);
                 Box::pin(scope.run(async move {
                     let mut rejections = Rejections::new();
+                    if let Some(errors) = handed_down {
+                        rejections.push(errors);
+                    }
                     $(
                         let $parts = if rejections.is_fatal() {
                             None
@@ -161,9 +165,13 @@ macro_rules! handler_arity {
             fn call(self, request: Request, state: Arc<S>) -> ResponseFuture {
                 let (mut parts, body) = request.into_parts();
                 // Entered before extraction: the last extractor consumes the extensions.
-                let scope = RequestScope::enter(&mut parts.extensions);
+                // App- and router-level dependencies hand their validation errors down.
+                let (scope, handed_down) = RequestScope::enter_taking(&mut parts.extensions);
                 Box::pin(scope.run(async move {
                     let mut rejections = Rejections::new();
+                    if let Some(errors) = handed_down {
+                        rejections.push(errors);
+                    }
                     $(
                         let $parts = if rejections.is_fatal() {
                             None
