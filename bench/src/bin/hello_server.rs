@@ -1,0 +1,30 @@
+//! A hello-world corio-web server for load tests: `GET /plaintext` and `GET /json`, on a
+//! current-thread runtime (one worker), at the address given (default 127.0.0.1:8088).
+//!
+//! `bench/http-cpu` drives it with wrk and reports server CPU time per request.
+
+use corio_web::App;
+use corio_web::extract::Json;
+use corio_web::server::Server;
+
+async fn plaintext() -> &'static str {
+    "Hello, World!"
+}
+
+async fn json() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"message": "Hello, World!"}))
+}
+
+fn main() -> std::io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8088".into());
+    let rt = corio::runtime::Builder::new_current_thread().build()?;
+    rt.block_on(async {
+        let server = Server::bind(&addr).await?;
+        eprintln!("hello_server: listening on {}", server.local_addr()?);
+        server
+            .serve(App::new().get("/plaintext", plaintext).get("/json", json))
+            .await
+    })
+}
