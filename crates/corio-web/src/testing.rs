@@ -20,6 +20,9 @@
 //! with a [`ConnectInfo`] (from `127.0.0.1:50000` to `127.0.0.1:80`) in its extensions and a
 //! `content-length` header when the body has one. A `HEAD` response's body is dropped, as
 //! the server does. A panic in the application is not caught: it fails the test.
+//!
+//! The response's background tasks ([`BackgroundTasks`](crate::depends::BackgroundTasks))
+//! run after its body was read, before `send` returns, so a test sees what they did.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -29,6 +32,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::depends::AfterResponse;
 use crate::service::ConnectInfo;
 use crate::{Body, Request, Service};
 
@@ -154,7 +158,8 @@ impl TestRequest {
         self
     }
 
-    /// Sends the request through the application and reads the whole response.
+    /// Sends the request through the application, reads the whole response, then runs
+    /// its background tasks.
     ///
     /// # Panics
     ///
@@ -182,7 +187,8 @@ impl TestRequest {
             peer: SocketAddr::from((Ipv4Addr::LOCALHOST, 50000)),
             local: SocketAddr::from((Ipv4Addr::LOCALHOST, 80)),
         });
-        let response = client.service.call(request).await;
+        let mut response = client.service.call(request).await;
+        let after = AfterResponse::take(&mut response);
         let (parts, body) = response.into_parts();
         let body = if method == Method::HEAD {
             Bytes::new()
@@ -191,6 +197,9 @@ impl TestRequest {
                 .await
                 .expect("the response body can be read")
         };
+        if let Some(after) = after {
+            after.run_then_resume().await;
+        }
         TestResponse {
             status: parts.status,
             headers: parts.headers,

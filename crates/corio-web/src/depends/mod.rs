@@ -75,6 +75,12 @@
 //! - **The request is dropped unanswered** (the client left mid-request, a forced
 //!   shutdown): the teardowns run in a task of their own, with [`Exit::Cancelled`].
 //!
+//! # Background tasks
+//!
+//! [`BackgroundTasks`] queues work to run after the response has been sent (FastAPI's
+//! `BackgroundTasks`); the request's scope moves it into the response as an
+//! [`AfterResponse`], which the server runs once the response is written.
+//!
 //! # App- and router-level dependencies
 //!
 //! [`App::dependency`](crate::App::dependency) and
@@ -91,9 +97,11 @@
 //! and [`all`] runs several extractions' results together so that every invalid value is
 //! reported at once.
 
+mod background;
 pub(crate) mod guard;
 mod scope;
 
+pub use background::{AfterResponse, BackgroundTasks};
 pub use scope::{Exit, RequestScope, Teardown};
 
 use std::convert::Infallible;

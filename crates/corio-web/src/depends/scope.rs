@@ -1,5 +1,6 @@
 //! The request's scope: what runs around the answer to one request — the teardowns that
-//! yield-style dependencies register, run once the handler has answered.
+//! yield-style dependencies register, run once the handler has answered, and the
+//! background tasks handed to the response.
 //!
 //! # Who runs it
 //!
@@ -35,6 +36,7 @@ use futures_util::FutureExt;
 use http::request::Parts;
 use http::{Extensions, StatusCode};
 
+use super::background::{AfterResponse, Task};
 use crate::Response;
 use crate::extract::{FromRequestParts, RequestValidationError};
 
@@ -65,12 +67,12 @@ impl Exit {
 
 /// What the layers of one request share.
 #[derive(Default)]
-struct Shared {
+pub(super) struct Shared {
     state: Mutex<State>,
 }
 
 #[derive(Default)]
-struct State {
+pub(super) struct State {
     /// Whether a layer entered the scope and will run it.
     owned: bool,
     /// In registration order; run from the back.
@@ -78,10 +80,12 @@ struct State {
     /// Validation errors of app- or router-level dependencies, handed to the handler
     /// layer so that they join its extractors' errors in one 422.
     handed_down: Option<RequestValidationError>,
+    /// Background tasks, in the order they were added; they go into the response.
+    pub(super) tasks: Vec<Task>,
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, State> {
         // Nothing runs user code under the lock, so a poisoned lock has consistent data.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -92,7 +96,7 @@ impl Shared {
 struct ScopeKey(Arc<Shared>);
 
 /// The request's scope in `extensions`, created (unowned) if there is none.
-fn shared(extensions: &mut Extensions) -> Arc<Shared> {
+pub(super) fn shared(extensions: &mut Extensions) -> Arc<Shared> {
     if let Some(ScopeKey(shared)) = extensions.get::<ScopeKey>() {
         return shared.clone();
     }
@@ -175,7 +179,8 @@ impl RequestScope {
         self.owner
     }
 
-    /// Runs `answer`, the rest of the request; the owner then runs the teardowns (see
+    /// Runs `answer`, the rest of the request; the owner then runs the teardowns and
+    /// moves the request's background tasks into the response's [`AfterResponse`] (see
     /// [`crate::depends`] for the order and what happens on panic). A layer that only
     /// joined the scope just awaits `answer`.
     pub async fn run<F>(self, answer: F) -> Response
@@ -195,7 +200,11 @@ impl RequestScope {
         let teardown_panic = tear_down(&guard.0, exit).await;
         match (outcome, teardown_panic) {
             (Err(panic), _) | (Ok(_), Some(panic)) => resume_unwind(panic),
-            (Ok(response), None) => response,
+            (Ok(mut response), None) => {
+                let tasks = std::mem::take(&mut guard.0.lock().tasks);
+                AfterResponse::attach(&mut response, tasks);
+                response
+            }
         }
     }
 }
@@ -245,7 +254,7 @@ async fn tear_down(shared: &Shared, exit: Exit) -> Option<Panic> {
     }
 }
 
-fn panic_message(panic: &(dyn Any + Send)) -> &str {
+pub(super) fn panic_message(panic: &(dyn Any + Send)) -> &str {
     panic
         .downcast_ref::<&str>()
         .copied()

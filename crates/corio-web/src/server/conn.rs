@@ -38,6 +38,7 @@ use super::framing::{self, BodyFraming, BodyWrite};
 use super::head::{self, Field, Head, HeadError};
 use super::incoming::{BodyReader, Continue, Failure, IncomingBody, Outcome, Reader};
 use super::shutdown::ConnSignal;
+use crate::depends::AfterResponse;
 use crate::response::IntoResponse;
 use crate::service::ConnectInfo;
 use crate::{Body, Request, Response, Service};
@@ -315,10 +316,15 @@ impl<S: Service> Conn<'_, S> {
             keep_alive = false;
         }
 
-        let keep_alive = match self
+        // Background tasks (`depends::AfterResponse`) run once the response is sent.
+        let after = AfterResponse::take(&mut response);
+        let written = self
             .write_response(response, is_head, version, keep_alive)
-            .await
-        {
+            .await;
+        if let Some(after) = after {
+            self.run_after_response(after, written.is_ok()).await;
+        }
+        let keep_alive = match written {
             Ok(keep_alive) => keep_alive,
             Err(err) => {
                 tracing::debug!(peer = %self.info.peer, error = %err, "corio-web: writing a response failed");
@@ -365,6 +371,16 @@ impl<S: Service> Conn<'_, S> {
                 Next::Close { linger: true }
             }
         }
+    }
+
+    /// Flushes the response just written (if it was), then runs its background tasks in
+    /// this connection's task: the next request waits for them, and so does a graceful
+    /// shutdown. They run even if the client is gone; each task's panic is logged.
+    async fn run_after_response(&mut self, after: AfterResponse, written: bool) {
+        if written {
+            let _ = self.writer.flush().await;
+        }
+        after.run().await;
     }
 
     /// Queues the server's own answer and closes.
