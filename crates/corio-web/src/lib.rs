@@ -11,7 +11,8 @@
 //! - [`routing`]: the radix-tree router: method + path to an endpoint, or 404/405/redirect.
 //! - [`testing`]: [`testing::TestClient`], the application called in-process.
 //! - [`depends`]: dependency injection ([`Depends`](depends::Depends), resolved once per
-//!   request).
+//!   request), teardowns that run after the handler, and background tasks that run after
+//!   the response.
 //! - [`extract`]: typed request extraction ([`Path`](extract::Path),
 //!   [`Query`](extract::Query), [`Json`](extract::Json), ...) with FastAPI's 422 errors.
 //! - `server/`: HTTP/1.1 on corio's `TcpListener` (connection handling, limits).

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 
 use crate::Body;
+use crate::body::BoxError;
 
 /// An HTTP request whose body is a [`Body`].
 pub type Request = http::Request<Body>;
@@ -27,6 +28,35 @@ pub type ResponseFuture = Pin<Box<dyn Future<Output = Response> + Send + 'static
 pub trait Service: Send + Sync + 'static {
     /// Starts answering `request`.
     fn call(&self, request: Request) -> ResponseFuture;
+
+    /// The hooks the server runs around serving this service: startup before it accepts
+    /// its first connection, shutdown after its graceful shutdown (see [`Lifespan`]).
+    /// None by default; an [`App`](crate::App) has them when it was given some
+    /// ([`App::on_startup`](crate::App::on_startup)). A service that wraps another (a
+    /// middleware) should return the inner service's.
+    fn lifespan(&self) -> Option<&dyn Lifespan> {
+        None
+    }
+}
+
+/// A boxed future of a [`Lifespan`] hook.
+pub type LifespanFuture<'a> = Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send + 'a>>;
+
+/// What an application does when the server starts and stops (FastAPI's `lifespan`):
+/// open a pool, warm a cache; flush, close.
+///
+/// The server calls [`startup`](Lifespan::startup) after binding and before accepting
+/// the first connection (clients that connect meanwhile wait in the listen backlog); if it
+/// fails, the server does not serve and returns the error. It calls
+/// [`shutdown`](Lifespan::shutdown) once a graceful shutdown is complete (every connection
+/// closed, their background tasks done) and returns its error, if any. A server whose
+/// future is dropped (no graceful shutdown) does not run `shutdown`.
+pub trait Lifespan: Send + Sync {
+    /// Runs before the server accepts connections.
+    fn startup(&self) -> LifespanFuture<'_>;
+
+    /// Runs after the server has shut down gracefully.
+    fn shutdown(&self) -> LifespanFuture<'_>;
 }
 
 /// A [`Service`] made of a function, for servers that need no routing (and for tests).
@@ -65,6 +95,10 @@ where
 impl<S: Service + ?Sized> Service for std::sync::Arc<S> {
     fn call(&self, request: Request) -> ResponseFuture {
         (**self).call(request)
+    }
+
+    fn lifespan(&self) -> Option<&dyn Lifespan> {
+        (**self).lifespan()
     }
 }
 

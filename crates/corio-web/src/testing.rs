@@ -32,6 +32,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::body::BoxError;
 use crate::depends::AfterResponse;
 use crate::service::ConnectInfo;
 use crate::{Body, Request, Service};
@@ -50,6 +51,24 @@ impl TestClient {
     pub fn new(service: impl Service) -> TestClient {
         TestClient {
             service: Arc::new(service),
+        }
+    }
+
+    /// Runs the application's startup hooks ([`Lifespan`](crate::service::Lifespan)), as
+    /// FastAPI's `with TestClient(app):` does on entry; nothing if it has none.
+    pub async fn startup(&self) -> Result<(), BoxError> {
+        match self.service.lifespan() {
+            Some(lifespan) => lifespan.startup().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Runs the application's shutdown hooks, as leaving FastAPI's
+    /// `with TestClient(app):` does.
+    pub async fn shutdown(&self) -> Result<(), BoxError> {
+        match self.service.lifespan() {
+            Some(lifespan) => lifespan.shutdown().await,
+            None => Ok(()),
         }
     }
 

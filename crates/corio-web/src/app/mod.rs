@@ -7,8 +7,10 @@
 //! Allowed"}` with an `Allow` header, or a `307` redirect to the path with (or without) its
 //! trailing slash, query kept.
 
+mod lifespan;
 mod router;
 
+pub use lifespan::HookResult;
 pub use router::Router;
 
 use std::sync::Arc;
@@ -20,7 +22,7 @@ use crate::extract::{FromRequestParts, PathParams};
 use crate::handler::Handler;
 use crate::response::{HttpError, IntoResponse};
 use crate::routing::{PathRouter, RouteError, RouteMatch};
-use crate::service::ResponseFuture;
+use crate::service::{Lifespan, ResponseFuture};
 use crate::{Request, Response, Service};
 
 /// What a route calls: a type-erased endpoint.
@@ -52,6 +54,8 @@ pub struct App<S = ()> {
     route_info: Vec<RouteInfo>,
     /// Run before every route's endpoint ([`App::dependency`]).
     dependencies: Arc<[Check<S>]>,
+    /// Startup and shutdown hooks ([`App::on_startup`]).
+    hooks: lifespan::Hooks,
 }
 
 /// A registered route and what OpenAPI needs to know of it.
@@ -106,6 +110,7 @@ impl<S: Send + Sync + 'static> App<S> {
             state: Arc::new(state),
             route_info: Vec::new(),
             dependencies: Arc::new([]),
+            hooks: lifespan::Hooks::default(),
         }
     }
 
@@ -266,6 +271,10 @@ where
 }
 
 impl<S: Send + Sync + 'static> Service for App<S> {
+    fn lifespan(&self) -> Option<&dyn Lifespan> {
+        (!self.hooks.is_empty()).then_some(&self.hooks as &dyn Lifespan)
+    }
+
     fn call(&self, mut request: Request) -> ResponseFuture {
         let route = self.router.lookup(request.method(), request.uri().path());
         match route {

@@ -10,6 +10,9 @@
 //! every connection to drain (idle ones close at once, busy ones finish their request),
 //! and waits until every permit is back. Past the shutdown timeout it forces the rest to
 //! close, and returns.
+//!
+//! The service's [`Lifespan`](crate::service::Lifespan) hooks, if it has any, run before
+//! the first accept and after the shutdown.
 
 use std::fmt;
 use std::future::{Future, IntoFuture, poll_fn};
@@ -77,7 +80,9 @@ impl Server {
 
     /// Serves `service` on every connection. Await the returned [`Serve`] to run the
     /// server; it runs until its shutdown signal fires (see
-    /// [`with_graceful_shutdown`](Serve::with_graceful_shutdown)), or for ever.
+    /// [`with_graceful_shutdown`](Serve::with_graceful_shutdown)), or for ever. The
+    /// service's [`Lifespan`](crate::service::Lifespan) hooks run before the first accept
+    /// and after a graceful shutdown.
     pub fn serve<S: Service>(self, service: S) -> Serve<S> {
         Serve {
             server: self,
@@ -152,6 +157,9 @@ async fn run<S: Service>(
     let slots = Arc::new(Semaphore::new(max));
     let registry = Arc::new(Registry::default());
     let shared = Arc::new(Shared { service, config });
+    if let Some(lifespan) = shared.service.lifespan() {
+        lifespan.startup().await.map_err(lifespan_error)?;
+    }
     loop {
         let Some(Ok(permit)) = until(&mut shutdown, slots.clone().acquire_owned()).await else {
             break;
@@ -211,7 +219,18 @@ async fn run<S: Service>(
         registry.force_all();
         let _ = timeout(FORCE_GRACE, slots.acquire_many(all)).await;
     }
+    if let Some(lifespan) = shared.service.lifespan() {
+        lifespan.shutdown().await.map_err(lifespan_error)?;
+    }
     Ok(())
+}
+
+/// A lifespan hook's error, as `serve` returns it.
+fn lifespan_error(error: crate::body::BoxError) -> io::Error {
+    match error.downcast::<io::Error>() {
+        Ok(error) => *error,
+        Err(error) => io::Error::other(error),
+    }
 }
 
 /// Runs `future` unless `shutdown` completes first (`None`). `shutdown` must not be used
