@@ -280,3 +280,34 @@ fn a_graceful_shutdown_waits_for_running_tasks() {
     server.join().unwrap().unwrap();
     assert_eq!(log.snapshot(), ["slow task done"]);
 }
+
+#[test]
+fn tasks_travel_through_middleware_layers() {
+    use corio_web::ServiceExt;
+    use corio_web::middleware::{Cors, Gzip, from_fn};
+    corio::run(async {
+        let log = Log::default();
+        let layered = app(&log)
+            .layer(Gzip::new())
+            .layer(Cors::new().allow_origins(["https://example.org"]))
+            .layer(from_fn(
+                |request, next: corio_web::middleware::Next| async move { next.run(request).await },
+            ));
+        let response = TestClient::new(layered)
+            .post("/queue")
+            .header("accept-encoding", "gzip")
+            .send()
+            .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            log.snapshot(),
+            [
+                "handler",
+                "body read",
+                "audit task",
+                "async task",
+                "blocking task"
+            ]
+        );
+    });
+}
