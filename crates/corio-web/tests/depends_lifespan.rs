@@ -202,3 +202,32 @@ fn the_test_client_runs_hooks_when_asked_and_arcs_forward_them() {
         assert!(App::new().lifespan().is_none());
     });
 }
+
+/// Middleware passes the application's hooks through: a layered app still starts up.
+#[test]
+fn hooks_survive_middleware_layers() {
+    use corio_web::ServiceExt;
+    use corio_web::middleware::{AccessLog, Cors, Gzip, RequestIdLayer, from_fn};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let started = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = started.clone();
+    let app = corio_web::App::new()
+        .on_startup(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .layer(Gzip::new())
+        .layer(Cors::new())
+        .layer(RequestIdLayer::new())
+        .layer(AccessLog::new())
+        .layer(from_fn(
+            |request, next: corio_web::middleware::Next| async move { next.run(request).await },
+        ));
+    let lifespan = corio_web::Service::lifespan(&app).expect("the app's hooks are visible");
+    corio::run(async move {
+        lifespan.startup().await.expect("startup");
+    });
+    assert_eq!(started.load(Ordering::SeqCst), 1);
+}

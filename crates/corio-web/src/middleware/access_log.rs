@@ -55,6 +55,11 @@ struct AccessLogService {
 }
 
 impl Service for AccessLogService {
+    /// The application's start-up and shutdown hooks, through this middleware.
+    fn lifespan(&self) -> Option<&dyn crate::service::Lifespan> {
+        self.inner.lifespan()
+    }
+
     fn call(&self, request: Request) -> ResponseFuture {
         let start = Instant::now();
         let method = request.method().clone();

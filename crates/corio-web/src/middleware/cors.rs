@@ -432,6 +432,11 @@ struct CorsService {
 }
 
 impl Service for CorsService {
+    /// The application's start-up and shutdown hooks, through this middleware.
+    fn lifespan(&self) -> Option<&dyn crate::service::Lifespan> {
+        self.inner.lifespan()
+    }
+
     fn call(&self, request: Request) -> ResponseFuture {
         let Some(origin) = request.headers().get(ORIGIN).cloned() else {
             return self.inner.call(request);

@@ -87,6 +87,11 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: IntoResponse,
 {
+    /// The application's start-up and shutdown hooks, through this middleware.
+    fn lifespan(&self) -> Option<&dyn crate::service::Lifespan> {
+        self.inner.lifespan()
+    }
+
     fn call(&self, request: Request) -> ResponseFuture {
         let next = Next {
             inner: self.inner.clone(),

@@ -136,6 +136,11 @@ struct GzipService {
 }
 
 impl Service for GzipService {
+    /// The application's start-up and shutdown hooks, through this middleware.
+    fn lifespan(&self) -> Option<&dyn crate::service::Lifespan> {
+        self.inner.lifespan()
+    }
+
     fn call(&self, request: Request) -> ResponseFuture {
         if request.method() == Method::HEAD {
             return self.inner.call(request);

@@ -155,6 +155,11 @@ struct RequestIdService {
 }
 
 impl Service for RequestIdService {
+    /// The application's start-up and shutdown hooks, through this middleware.
+    fn lifespan(&self) -> Option<&dyn crate::service::Lifespan> {
+        self.inner.lifespan()
+    }
+
     fn call(&self, mut request: Request) -> ResponseFuture {
         let incoming = self
             .config
