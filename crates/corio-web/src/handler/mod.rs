@@ -103,6 +103,44 @@ where
     }
 }
 
+/// The body both handler kinds share: enter the request scope, run every extractor
+/// (collecting rejections into one answer), then `$finish` with the arguments bound to the
+/// extractor type names.
+macro_rules! handler_call {
+    ($request:ident, $state:ident, [$($parts:ident),*], $last:ident, $finish:expr) => {{
+        let (mut parts, body) = $request.into_parts();
+        // Entered before extraction: the last extractor consumes the extensions.
+        // App- and router-level dependencies hand their validation errors down.
+        let (scope, handed_down) = RequestScope::enter_taking(&mut parts.extensions);
+        Box::pin(scope.run(async move {
+            let mut rejections = Rejections::new();
+            if let Some(errors) = handed_down {
+                rejections.push(errors);
+            }
+            $(
+                let $parts = if rejections.is_fatal() {
+                    None
+                } else {
+                    rejections.take($parts::from_request_parts(&mut parts, &$state).await)
+                };
+            )*
+            let $last = if rejections.is_fatal() {
+                None
+            } else {
+                let request = Request::from_parts(parts, body);
+                rejections.take($last::from_request(request, &$state).await)
+            };
+            if let Err(response) = rejections.finish() {
+                return response;
+            }
+            let ($(Some($parts),)* Some($last)) = ($($parts,)* $last) else {
+                unreachable!("no rejection, so every extractor produced its value");
+            };
+            $finish
+        }))
+    }};
+}
+
 /// Implements both handler kinds for one arity: `$parts` are the head extractors, `$last`
 /// the one that may read the body.
 macro_rules! handler_arity {
@@ -119,36 +157,9 @@ macro_rules! handler_arity {
             $last: FromRequest<S, M> + Send + 'static,
         {
             fn call(self, request: Request, state: Arc<S>) -> ResponseFuture {
-                let (mut parts, body) = request.into_parts();
-                // Entered before extraction: the last extractor consumes the extensions.
-                // App- and router-level dependencies hand their validation errors down.
-                let (scope, handed_down) = RequestScope::enter_taking(&mut parts.extensions);
-                Box::pin(scope.run(async move {
-                    let mut rejections = Rejections::new();
-                    if let Some(errors) = handed_down {
-                        rejections.push(errors);
-                    }
-                    $(
-                        let $parts = if rejections.is_fatal() {
-                            None
-                        } else {
-                            rejections.take($parts::from_request_parts(&mut parts, &state).await)
-                        };
-                    )*
-                    let $last = if rejections.is_fatal() {
-                        None
-                    } else {
-                        let request = Request::from_parts(parts, body);
-                        rejections.take($last::from_request(request, &state).await)
-                    };
-                    if let Err(response) = rejections.finish() {
-                        return response;
-                    }
-                    let ($(Some($parts),)* Some($last)) = ($($parts,)* $last) else {
-                        unreachable!("no rejection, so every extractor produced its value");
-                    };
+                handler_call!(request, state, [$($parts),*], $last, {
                     self($($parts,)* $last).await.into_response()
-                }))
+                })
             }
         }
 
@@ -163,36 +174,9 @@ macro_rules! handler_arity {
             $last: FromRequest<S, M> + Send + 'static,
         {
             fn call(self, request: Request, state: Arc<S>) -> ResponseFuture {
-                let (mut parts, body) = request.into_parts();
-                // Entered before extraction: the last extractor consumes the extensions.
-                // App- and router-level dependencies hand their validation errors down.
-                let (scope, handed_down) = RequestScope::enter_taking(&mut parts.extensions);
-                Box::pin(scope.run(async move {
-                    let mut rejections = Rejections::new();
-                    if let Some(errors) = handed_down {
-                        rejections.push(errors);
-                    }
-                    $(
-                        let $parts = if rejections.is_fatal() {
-                            None
-                        } else {
-                            rejections.take($parts::from_request_parts(&mut parts, &state).await)
-                        };
-                    )*
-                    let $last = if rejections.is_fatal() {
-                        None
-                    } else {
-                        let request = Request::from_parts(parts, body);
-                        rejections.take($last::from_request(request, &state).await)
-                    };
-                    if let Err(response) = rejections.finish() {
-                        return response;
-                    }
-                    let ($(Some($parts),)* Some($last)) = ($($parts,)* $last) else {
-                        unreachable!("no rejection, so every extractor produced its value");
-                    };
+                handler_call!(request, state, [$($parts),*], $last, {
                     run_blocking(move || self($($parts,)* $last)).await
-                }))
+                })
             }
         }
     };
