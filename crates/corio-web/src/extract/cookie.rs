@@ -137,29 +137,4 @@ fn extract<T: DeserializeOwned>(parts: &Parts) -> Result<Cookie<T>, ExtractError
     kv::extract(&object(&parts.headers), "cookie", Shape::QUERY).map(Cookie)
 }
 
-impl<S, T> FromRequestParts<S> for Cookie<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned + Send,
-{
-    type Rejection = ExtractError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ExtractError> {
-        extract(parts)
-    }
-}
-
-impl<S, T> OptionalFromRequestParts<S> for Cookie<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned + Send,
-{
-    type Rejection = ExtractError;
-
-    async fn optional_from_request_parts(
-        parts: &mut Parts,
-        _state: &S,
-    ) -> Result<Option<Self>, ExtractError> {
-        kv::optional(extract(parts))
-    }
-}
+kv::head_extractor!(Cookie);

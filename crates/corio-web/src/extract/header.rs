@@ -63,32 +63,7 @@ fn extract<T: DeserializeOwned>(parts: &Parts) -> Result<Header<T>, ExtractError
     kv::extract(&object(&parts.headers), "header", HEADERS).map(Header)
 }
 
-impl<S, T> FromRequestParts<S> for Header<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned + Send,
-{
-    type Rejection = ExtractError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ExtractError> {
-        extract(parts)
-    }
-}
-
-impl<S, T> OptionalFromRequestParts<S> for Header<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned + Send,
-{
-    type Rejection = ExtractError;
-
-    async fn optional_from_request_parts(
-        parts: &mut Parts,
-        _state: &S,
-    ) -> Result<Option<Self>, ExtractError> {
-        kv::optional(extract(parts))
-    }
-}
+kv::head_extractor!(Header);
 
 /// All the headers, as they came.
 impl<S: Send + Sync> FromRequestParts<S> for HeaderMap {

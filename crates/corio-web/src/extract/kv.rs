@@ -7,7 +7,45 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::de::{self, Failure, Shape};
+
+/// `FromRequestParts` and `OptionalFromRequestParts` for a key-value extractor `$ty<T>`
+/// whose module has `fn extract(&Parts) -> Result<$ty<T>, ExtractError>`: the four of them
+/// (path, query, header, cookie) differ only in that function.
+macro_rules! head_extractor {
+    ($ty:ident) => {
+        impl<S, T> FromRequestParts<S> for $ty<T>
+        where
+            S: Send + Sync,
+            T: DeserializeOwned + Send,
+        {
+            type Rejection = ExtractError;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                _state: &S,
+            ) -> Result<Self, ExtractError> {
+                extract(parts)
+            }
+        }
+
+        impl<S, T> OptionalFromRequestParts<S> for $ty<T>
+        where
+            S: Send + Sync,
+            T: DeserializeOwned + Send,
+        {
+            type Rejection = ExtractError;
+
+            async fn optional_from_request_parts(
+                parts: &mut Parts,
+                _state: &S,
+            ) -> Result<Option<Self>, ExtractError> {
+                kv::optional(extract(parts))
+            }
+        }
+    };
+}
 use super::{ErrorKind, ExtractError, RequestValidationError};
+pub(super) use head_extractor;
 
 /// Key-value pairs as an object from each key (in order of first appearance) to the array
 /// of its values.

@@ -159,29 +159,4 @@ fn extract<T: DeserializeOwned>(parts: &Parts) -> Result<Path<T>, ExtractError> 
     kv::extract(&value, "path", Shape::Path).map(Path)
 }
 
-impl<S, T> FromRequestParts<S> for Path<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned + Send,
-{
-    type Rejection = ExtractError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ExtractError> {
-        extract(parts)
-    }
-}
-
-impl<S, T> OptionalFromRequestParts<S> for Path<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned + Send,
-{
-    type Rejection = ExtractError;
-
-    async fn optional_from_request_parts(
-        parts: &mut Parts,
-        _state: &S,
-    ) -> Result<Option<Self>, ExtractError> {
-        kv::optional(extract(parts))
-    }
-}
+kv::head_extractor!(Path);

@@ -65,29 +65,4 @@ fn extract<T: DeserializeOwned>(parts: &Parts) -> Result<Query<T>, ExtractError>
     kv::extract(&object(query), "query", Shape::QUERY).map(Query)
 }
 
-impl<S, T> FromRequestParts<S> for Query<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned + Send,
-{
-    type Rejection = ExtractError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ExtractError> {
-        extract(parts)
-    }
-}
-
-impl<S, T> OptionalFromRequestParts<S> for Query<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned + Send,
-{
-    type Rejection = ExtractError;
-
-    async fn optional_from_request_parts(
-        parts: &mut Parts,
-        _state: &S,
-    ) -> Result<Option<Self>, ExtractError> {
-        kv::optional(extract(parts))
-    }
-}
+kv::head_extractor!(Query);
