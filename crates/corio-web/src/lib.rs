@@ -37,7 +37,7 @@ pub mod testing;
 pub use app::{App, Router};
 pub use body::Body;
 pub use middleware::ServiceExt;
-pub use response::{Html, HttpError, IntoResponse, Redirect};
+pub use response::{Exception, Html, HttpError, IntoResponse, Redirect};
 pub use server::{Serve, Server, ServerConfig};
 pub use service::{Request, Response, Service, service_fn};
 

@@ -28,6 +28,9 @@ use crate::{Request, Response, Service};
 /// What a route calls: a type-erased endpoint.
 pub(crate) type Endpoint = Arc<dyn Service>;
 
+/// Replaces a response carrying a certain error with the handler's answer, or leaves it.
+type ExceptionHandler = Arc<dyn Fn(&mut Response) -> Option<Response> + Send + Sync>;
+
 /// An application: routes and their endpoints. It is the [`Service`] a server runs.
 ///
 /// ```
@@ -54,6 +57,8 @@ pub struct App<S = ()> {
     route_info: Vec<RouteInfo>,
     /// Run before every route's endpoint ([`App::dependency`]).
     dependencies: Arc<[Check<S>]>,
+    /// Turn errors kept on responses into other responses ([`App::exception_handler`]).
+    exception_handlers: Arc<[ExceptionHandler]>,
     /// Startup and shutdown hooks ([`App::on_startup`]).
     hooks: lifespan::Hooks,
 }
@@ -110,8 +115,36 @@ impl<S: Send + Sync + 'static> App<S> {
             state: Arc::new(state),
             route_info: Vec::new(),
             dependencies: Arc::new([]),
+            exception_handlers: Arc::new([]),
             hooks: lifespan::Hooks::default(),
         }
+    }
+
+    /// Answers every response that carries an error of type `E` with `handler(error)`
+    /// instead, as FastAPI's `@app.exception_handler(E)` does.
+    ///
+    /// The framework's own errors carry themselves: [`RequestValidationError`] (every 422,
+    /// to change FastAPI's error body), [`HttpError`] (404s, 405s and the handlers' own);
+    /// an application's errors travel as [`Exception<E>`](crate::response::Exception).
+    /// Handlers are tried in registration order; the first whose type matches answers.
+    ///
+    /// [`RequestValidationError`]: crate::extract::RequestValidationError
+    pub fn exception_handler<E, F, R>(mut self, handler: F) -> App<S>
+    where
+        E: Send + Sync + 'static,
+        F: Fn(E) -> R + Send + Sync + 'static,
+        R: IntoResponse,
+    {
+        let handler: ExceptionHandler = Arc::new(move |response: &mut Response| {
+            response
+                .extensions_mut()
+                .remove::<E>()
+                .map(|error| handler(error).into_response())
+        });
+        let mut handlers = self.exception_handlers.to_vec();
+        handlers.push(handler);
+        self.exception_handlers = handlers.into();
+        self
     }
 
     /// Answers `method` requests to `pattern` with `handler`: an `async fn` (run on the
@@ -275,7 +308,27 @@ impl<S: Send + Sync + 'static> Service for App<S> {
         (!self.hooks.is_empty()).then_some(&self.hooks as &dyn Lifespan)
     }
 
-    fn call(&self, mut request: Request) -> ResponseFuture {
+    fn call(&self, request: Request) -> ResponseFuture {
+        if self.exception_handlers.is_empty() {
+            return self.dispatch(request);
+        }
+        let handlers = self.exception_handlers.clone();
+        let answer = self.dispatch(request);
+        Box::pin(async move {
+            let mut response = answer.await;
+            for handler in handlers.iter() {
+                if let Some(replaced) = handler(&mut response) {
+                    return replaced;
+                }
+            }
+            response
+        })
+    }
+}
+
+impl<S: Send + Sync + 'static> App<S> {
+    /// Looks the request up and starts its answer.
+    fn dispatch(&self, mut request: Request) -> ResponseFuture {
         let route = self.router.lookup(request.method(), request.uri().path());
         match route {
             RouteMatch::Found {

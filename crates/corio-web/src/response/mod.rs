@@ -4,9 +4,11 @@
 //! a `(StatusCode, body)` pair, a full [`Response`], or a `Result` of two such types (so
 //! `?` works with errors that know their response, like [`HttpError`]).
 
+mod exception;
 mod http_error;
 mod redirect;
 
+pub use exception::Exception;
 pub use http_error::HttpError;
 pub use redirect::Redirect;
 

@@ -264,6 +264,9 @@ impl IntoResponse for RequestValidationError {
         struct Detail {
             detail: Vec<ValidationError>,
         }
+        // Kept on the response for `App::exception_handler` (an error path: the copy is
+        // cheap next to the serialization).
+        let kept = self.clone();
         // Serializing strings, numbers and `Value`s cannot fail; the fallback only keeps the
         // status right if that ever changes.
         let body = serde_json::to_vec(&Detail {
@@ -272,6 +275,7 @@ impl IntoResponse for RequestValidationError {
         .unwrap_or_else(|_| br#"{"detail":[]}"#.to_vec());
         let mut response = Response::new(Body::from(body));
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        response.extensions_mut().insert(kept);
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             http::HeaderValue::from_static("application/json"),
