@@ -73,20 +73,23 @@ impl std::error::Error for HttpError {}
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        // Kept on the response for `App::exception_handler`.
-        let kept = self.clone();
         let mut body = String::with_capacity(self.detail.len() + 14);
         body.push_str(r#"{"detail":"#);
         push_json_string(&mut body, &self.detail);
         body.push('}');
         let mut response = Response::new(Body::from(body));
         *response.status_mut() = self.status;
-        response.extensions_mut().insert(kept);
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, APPLICATION_JSON);
-        if let Some(extra) = self.headers {
-            headers.extend(*extra);
+        if let Some(extra) = &self.headers {
+            headers.extend(
+                extra
+                    .iter()
+                    .map(|(name, value)| (name.clone(), value.clone())),
+            );
         }
+        // The error itself rides along, whole, for `App::exception_handler`.
+        response.extensions_mut().insert(self);
         response
     }
 }

@@ -261,21 +261,19 @@ impl std::error::Error for RequestValidationError {}
 impl IntoResponse for RequestValidationError {
     fn into_response(self) -> Response {
         #[derive(Serialize)]
-        struct Detail {
-            detail: Vec<ValidationError>,
+        struct Detail<'a> {
+            detail: &'a [ValidationError],
         }
-        // Kept on the response for `App::exception_handler` (an error path: the copy is
-        // cheap next to the serialization).
-        let kept = self.clone();
         // Serializing strings, numbers and `Value`s cannot fail; the fallback only keeps the
         // status right if that ever changes.
         let body = serde_json::to_vec(&Detail {
-            detail: self.errors,
+            detail: &self.errors,
         })
         .unwrap_or_else(|_| br#"{"detail":[]}"#.to_vec());
         let mut response = Response::new(Body::from(body));
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        response.extensions_mut().insert(kept);
+        // The errors themselves ride along for `App::exception_handler`.
+        response.extensions_mut().insert(self);
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             http::HeaderValue::from_static("application/json"),
