@@ -7,6 +7,25 @@
 //! Allowed"}` with an `Allow` header, or a `307` redirect to the path with (or without) its
 //! trailing slash, query kept.
 
+/// Handler-registering shortcuts, `get`, `post`, ..., for the builder `$ret` (`App` and
+/// `Router` share them). `$common` docs go on every method.
+macro_rules! method_shortcuts {
+    ($ret:ty, $common:tt, $($(#[$doc:meta])* $name:ident => $method:ident;)*) => {$(
+        method_shortcuts!(@one $ret, $common, [$(#[$doc])*], $name, $method);
+    )*};
+    (@one $ret:ty, [$(#[$common:meta])*], [$(#[$doc:meta])*], $name:ident, $method:ident) => {
+        $(#[$doc])*
+        $(#[$common])*
+        pub fn $name<H, T>(self, pattern: &str, handler: H) -> $ret
+        where
+            H: Handler<T, S>,
+            T: 'static,
+        {
+            self.route(Method::$method, pattern, handler)
+        }
+    };
+}
+
 mod lifespan;
 mod router;
 
@@ -88,25 +107,6 @@ impl App {
     }
 }
 
-/// Registers a handler for one method: `get`, `post`, ...
-macro_rules! method_fn {
-    ($($(#[$doc:meta])* $name:ident => $method:ident;)*) => {$(
-        $(#[$doc])*
-        ///
-        /// # Panics
-        ///
-        /// If the route is invalid or already registered (a programming error, reported at
-        /// start-up).
-        pub fn $name<H, T>(self, pattern: &str, handler: H) -> App<S>
-        where
-            H: Handler<T, S>,
-            T: 'static,
-        {
-            self.route(Method::$method, pattern, handler)
-        }
-    )*};
-}
-
 impl<S: Send + Sync + 'static> App<S> {
     /// An application whose handlers can read `state` (through `State<T>`).
     pub fn with_state(state: S) -> App<S> {
@@ -168,7 +168,15 @@ impl<S: Send + Sync + 'static> App<S> {
         self.route_service(method, pattern, endpoint)
     }
 
-    method_fn! {
+    method_shortcuts! {
+        App<S>,
+        [
+            ///
+            /// # Panics
+            ///
+            /// If the route is invalid or already registered (a programming error, reported
+            /// at start-up).
+        ],
         /// Answers `GET` (and `HEAD`) requests to `pattern` with `handler`.
         get => GET;
         /// Answers `POST` requests to `pattern` with `handler`.

@@ -64,20 +64,6 @@ impl<S> Default for Router<S> {
     }
 }
 
-/// Registers a handler for one method on a router.
-macro_rules! router_method_fn {
-    ($($(#[$doc:meta])* $name:ident => $method:ident;)*) => {$(
-        $(#[$doc])*
-        pub fn $name<H, T>(self, pattern: &str, handler: H) -> Router<S>
-        where
-            H: Handler<T, S>,
-            T: 'static,
-        {
-            self.route(Method::$method, pattern, handler)
-        }
-    )*};
-}
-
 impl<S: Send + Sync + 'static> Router<S> {
     /// A router with no prefix, tags or routes.
     pub fn new() -> Router<S> {
@@ -136,7 +122,9 @@ impl<S: Send + Sync + 'static> Router<S> {
         self
     }
 
-    router_method_fn! {
+    method_shortcuts! {
+        Router<S>,
+        [],
         /// Answers `GET` (and `HEAD`) requests with `handler`.
         get => GET;
         /// Answers `POST` requests with `handler`.
