@@ -102,11 +102,54 @@ impl<S: Service + ?Sized> Service for std::sync::Arc<S> {
     }
 }
 
-/// Where a request came from, in the request's extensions (put there by the server).
+/// Where a request came from: the connection the server read it on.
+///
+/// Handlers, dependencies and middleware take it as an extractor (`ConnectInfo` or
+/// `Option<ConnectInfo>`); a raw [`Service`] asks [`ConnectInfo::current`].
+///
+/// The server does not put it into every request's extensions (an insert costs a map and
+/// a box per request, most of a small request's allocations): it is the *current*
+/// connection of the thread while the server polls the request's service future, which is
+/// where handlers, their extractors and middleware run. One found in the request's
+/// extensions wins (the test client puts one there); a service that hands a request to
+/// another task before extracting should put it there too:
+/// `request.extensions_mut().insert(info)`.
+///
+/// ```
+/// use corio_web::service::ConnectInfo;
+/// // Outside a request, there is no current connection.
+/// assert_eq!(ConnectInfo::current(), None);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConnectInfo {
     /// The client's address.
     pub peer: SocketAddr,
     /// The address the server accepted the connection on.
     pub local: SocketAddr,
+}
+
+thread_local! {
+    static CURRENT_CONNECTION: std::cell::Cell<Option<ConnectInfo>> =
+        const { std::cell::Cell::new(None) };
+}
+
+impl ConnectInfo {
+    /// The connection whose request this thread is serving right now: set by the server
+    /// while it polls a request's service future, `None` elsewhere.
+    pub fn current() -> Option<ConnectInfo> {
+        CURRENT_CONNECTION.with(std::cell::Cell::get)
+    }
+
+    /// Runs `f` with `self` as the current connection, then restores the previous one
+    /// (also when `f` panics).
+    pub(crate) fn scope<R>(self, f: impl FnOnce() -> R) -> R {
+        struct Restore(Option<ConnectInfo>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                CURRENT_CONNECTION.with(|current| current.set(self.0));
+            }
+        }
+        let _restore = Restore(CURRENT_CONNECTION.with(|current| current.replace(Some(self))));
+        f()
+    }
 }

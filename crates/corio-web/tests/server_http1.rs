@@ -253,7 +253,7 @@ fn app() -> impl Service {
             }
             "/panic" => panic!("the handler blew up"),
             "/peer" => {
-                let info = *request.extensions().get::<ConnectInfo>().unwrap();
+                let info = ConnectInfo::current().expect("the server sets the current connection");
                 Response::new(Body::from(format!("{} {}", info.peer, info.local)))
             }
             "/close" => {
@@ -463,7 +463,49 @@ fn expect_100_continue_is_answered_only_when_the_body_is_read() {
 }
 
 #[test]
-fn connect_info_is_in_the_request_extensions() {
+fn handlers_extract_connect_info_on_the_loop_on_the_pool_and_after_a_hand_off() {
+    async fn on_loop(info: ConnectInfo) -> String {
+        info.peer.to_string()
+    }
+    fn on_pool(info: ConnectInfo) -> String {
+        info.peer.to_string()
+    }
+    // A task of its own is outside the connection: it sees the info only if the request
+    // carries it in its extensions.
+    async fn handed_off(mut request: Request) -> String {
+        let carried = ConnectInfo::current().unwrap();
+        let bare = corio::spawn(async { ConnectInfo::current() }).await.unwrap();
+        request.extensions_mut().insert(carried);
+        let seen = corio::spawn(async move {
+            let (mut parts, _) = request.into_parts();
+            <ConnectInfo as corio_web::extract::FromRequestParts<()>>::from_request_parts(
+                &mut parts,
+                &(),
+            )
+            .await
+            .ok()
+        })
+        .await
+        .unwrap();
+        format!("{bare:?} {}", seen.unwrap().peer)
+    }
+    let app = corio_web::App::new()
+        .get("/loop", on_loop)
+        .get("/pool", on_pool)
+        .get("/handoff", handed_off);
+    let server = start(ServerConfig::default(), app);
+    let mut client = server.connect();
+    let me = client.stream.local_addr().unwrap().to_string();
+    client.send(&get("/loop"));
+    assert_eq!(client.response().text(), me);
+    client.send(&get("/pool"));
+    assert_eq!(client.response().text(), me);
+    client.send(&get("/handoff"));
+    assert_eq!(client.response().text(), format!("None {me}"));
+}
+
+#[test]
+fn a_raw_service_sees_its_connection_as_the_current_one() {
     let server = default_server();
     let mut client = server.connect();
     client.send(&get("/peer"));

@@ -342,9 +342,13 @@ impl<S: Send + Sync + 'static> App<S> {
             RouteMatch::Found {
                 endpoint, params, ..
             } => {
-                request
-                    .extensions_mut()
-                    .insert(PathParams::from_pairs(params));
+                // A route without parameters leaves extensions alone (an insert costs a
+                // map and a box per request); `Path` reads no parameters as none.
+                if !params.is_empty() {
+                    request
+                        .extensions_mut()
+                        .insert(PathParams::from_pairs(params));
+                }
                 if self.dependencies.is_empty() {
                     return endpoint.call(request);
                 }

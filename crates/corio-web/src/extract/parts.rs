@@ -33,18 +33,27 @@ impl<S: Send + Sync> FromRequest<S, ViaRequest> for Request {
     }
 }
 
-/// Where the request came from, as the server recorded it; a 500 if it did not (the test
-/// client may not: use `Option<ConnectInfo>` to allow that).
+/// Where the request came from: the one in its extensions, else the server's current
+/// connection (see [`ConnectInfo`]); a 500 if neither is known (use `Option<ConnectInfo>`
+/// to allow that).
 impl<S: Send + Sync> FromRequestParts<S> for ConnectInfo {
     type Rejection = ExtractError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ExtractError> {
-        parts
-            .extensions
-            .get::<ConnectInfo>()
-            .copied()
-            .ok_or_else(|| ExtractError::internal("no ConnectInfo in the request's extensions"))
+        connect_info(parts).ok_or_else(|| {
+            ExtractError::internal(
+                "no ConnectInfo: not in the request's extensions, no current connection",
+            )
+        })
     }
+}
+
+fn connect_info(parts: &Parts) -> Option<ConnectInfo> {
+    parts
+        .extensions
+        .get::<ConnectInfo>()
+        .copied()
+        .or_else(ConnectInfo::current)
 }
 
 impl<S: Send + Sync> OptionalFromRequestParts<S> for ConnectInfo {
@@ -54,7 +63,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for ConnectInfo {
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Infallible> {
-        Ok(parts.extensions.get::<ConnectInfo>().copied())
+        Ok(connect_info(parts))
     }
 }
 

@@ -28,7 +28,7 @@ use corio::net::{OwnedWriteHalf, TcpStream};
 use corio::sync::oneshot;
 use corio::time::{Sleep, sleep, timeout, timeout_at};
 use futures_util::{FutureExt, StreamExt};
-use http::{Method, StatusCode, Version, header};
+use http::{Method, StatusCode, Version};
 
 use super::ServerConfig;
 use super::buf::ReadBuf;
@@ -265,7 +265,6 @@ impl<S: Service> Conn<'_, S> {
         *request.uri_mut() = head.uri;
         *request.version_mut() = version;
         *request.headers_mut() = head.headers;
-        request.extensions_mut().insert(self.info);
 
         let Ok((mut response, mut continue_sent)) = self.call(request, expect.as_deref()).await
         else {
@@ -398,7 +397,11 @@ impl<S: Service> Conn<'_, S> {
     ) -> io::Result<(Response, bool)> {
         let service = &self.shared.service;
         let peer = self.info.peer;
-        let future = match std::panic::catch_unwind(AssertUnwindSafe(|| service.call(request))) {
+        // The connection is the current one wherever the service runs (see `ConnectInfo`).
+        let info = self.info;
+        let future = match info
+            .scope(|| std::panic::catch_unwind(AssertUnwindSafe(|| service.call(request))))
+        {
             Ok(future) => future,
             Err(panic) => return Ok((panicked(panic, peer), false)),
         };
@@ -406,7 +409,7 @@ impl<S: Service> Conn<'_, S> {
         let writer = &mut self.writer;
         let mut continue_sent = false;
         let outcome = poll_fn(|cx| {
-            if let Poll::Ready(outcome) = future.poll_unpin(cx) {
+            if let Poll::Ready(outcome) = info.scope(|| future.poll_unpin(cx)) {
                 return Poll::Ready(Ok(outcome));
             }
             if expect.is_some_and(|expect| expect.poll_take(cx)) {
@@ -435,14 +438,14 @@ impl<S: Service> Conn<'_, S> {
         keep_alive: bool,
     ) -> io::Result<bool> {
         let (parts, body) = response.into_parts();
-        let mut keep_alive =
-            keep_alive && !framing::has_token(&parts.headers, header::CONNECTION, "close");
+        let facts = framing::response_header_facts(&parts.headers);
+        let mut keep_alive = keep_alive && !facts.close;
         let framing = framing::response_framing(
             is_head,
             version,
             parts.status,
             body.exact_len(),
-            parts.headers.contains_key(header::CONTENT_LENGTH),
+            facts.has_length,
         );
         if framing.body == BodyWrite::UntilClose {
             keep_alive = false;

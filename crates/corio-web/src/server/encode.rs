@@ -39,7 +39,9 @@ pub fn encode_head(
     date: &[u8],
 ) {
     status_line(dst, status);
+    let mut has_date = false;
     for (name, value) in headers {
+        has_date |= name == header::DATE;
         let owned_by_server = name == header::TRANSFER_ENCODING
             || name == header::CONNECTION
             || (name == header::CONTENT_LENGTH && length != LengthHeader::FromHandler);
@@ -60,7 +62,7 @@ pub fn encode_head(
         LengthHeader::Chunked => dst.extend_from_slice(b"transfer-encoding: chunked\r\n"),
         LengthHeader::None | LengthHeader::FromHandler => {}
     }
-    if !headers.contains_key(header::DATE) {
+    if !has_date {
         dst.extend_from_slice(b"date: ");
         dst.extend_from_slice(date);
         dst.extend_from_slice(b"\r\n");

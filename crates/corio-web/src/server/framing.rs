@@ -54,18 +54,47 @@ impl Rejection {
 
 /// Decides how to read a request from its version and headers. See the module docs for
 /// what is refused.
+///
+/// One pass over the fields, comparing names (well-known names compare as small integers),
+/// instead of a hashed lookup per header of interest: a typical request has a handful of
+/// fields and none of the interesting ones but `Host`.
 pub fn request_framing(version: Version, headers: &HeaderMap) -> Result<RequestFraming, Rejection> {
-    if version == Version::HTTP_11 {
-        // RFC 9112, section 3.2: exactly one Host in an HTTP/1.1 request.
-        let mut hosts = headers.get_all(header::HOST).iter();
-        if hosts.next().is_none() || hosts.next().is_some() {
-            return Err(Rejection::BadRequest(
-                "an HTTP/1.1 request needs one Host header",
-            ));
+    let mut hosts = 0usize;
+    let mut length: Option<u64> = None;
+    let mut has_length = false;
+    let mut transfer = TransferCodings::default();
+    let mut has_transfer = false;
+    let mut close = false;
+    let mut keep_alive_token = false;
+    let mut expect_continue = false;
+    let mut expect_seen = false;
+    for (name, value) in headers {
+        if name == header::HOST {
+            hosts += 1;
+        } else if name == header::CONTENT_LENGTH {
+            has_length = true;
+            length = Some(content_length_value(value, length)?);
+        } else if name == header::TRANSFER_ENCODING {
+            has_transfer = true;
+            transfer.push_line(value)?;
+        } else if name == header::CONNECTION {
+            close |= value_has_token(value, "close");
+            keep_alive_token |= value_has_token(value, "keep-alive");
+        } else if name == header::EXPECT {
+            // Only the first `Expect` counts, as a map lookup would see it.
+            if !expect_seen {
+                expect_continue = value.as_bytes().eq_ignore_ascii_case(b"100-continue");
+            }
+            expect_seen = true;
         }
     }
-    let has_length = headers.contains_key(header::CONTENT_LENGTH);
-    let body = if headers.contains_key(header::TRANSFER_ENCODING) {
+    // RFC 9112, section 3.2: exactly one Host in an HTTP/1.1 request.
+    if version == Version::HTTP_11 && hosts != 1 {
+        return Err(Rejection::BadRequest(
+            "an HTTP/1.1 request needs one Host header",
+        ));
+    }
+    let body = if has_transfer {
         if version != Version::HTTP_11 {
             return Err(Rejection::BadRequest(
                 "Transfer-Encoding in an HTTP/1.0 request",
@@ -76,81 +105,86 @@ pub fn request_framing(version: Version, headers: &HeaderMap) -> Result<RequestF
                 "both Content-Length and Transfer-Encoding",
             ));
         }
-        transfer_encoding(headers)?;
+        transfer.finish()?;
         BodyFraming::Chunked
-    } else if has_length {
-        match content_length(headers)? {
-            0 => BodyFraming::Empty,
-            n => BodyFraming::Length(n),
-        }
     } else {
-        BodyFraming::Empty
+        match length {
+            None | Some(0) => BodyFraming::Empty,
+            Some(n) => BodyFraming::Length(n),
+        }
     };
     let keep_alive = match version {
-        Version::HTTP_11 => !has_token(headers, header::CONNECTION, "close"),
-        _ => has_token(headers, header::CONNECTION, "keep-alive"),
+        Version::HTTP_11 => !close,
+        _ => keep_alive_token,
     };
-    // HTTP/1.0 clients do not know 100 Continue (RFC 9110, section 10.1.1).
-    let expect_continue = version == Version::HTTP_11
-        && headers
-            .get(header::EXPECT)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     Ok(RequestFraming {
         body,
         keep_alive,
-        expect_continue,
+        // HTTP/1.0 clients do not know 100 Continue (RFC 9110, section 10.1.1).
+        expect_continue: expect_continue && version == Version::HTTP_11,
     })
 }
 
-/// Checks `Transfer-Encoding`: the codings of all its lines, in order, must end with
-/// `chunked`, which must appear only there.
-fn transfer_encoding(headers: &HeaderMap) -> Result<(), Rejection> {
-    let mut codings = headers
-        .get_all(header::TRANSFER_ENCODING)
-        .iter()
-        .flat_map(|value| value.as_bytes().split(|&b| b == b','))
-        .map(trim)
-        .peekable();
-    let mut other_codings = false;
-    while let Some(coding) = codings.next() {
-        let is_last = codings.peek().is_none();
-        if coding.is_empty() {
-            return Err(Rejection::BadRequest("empty transfer coding"));
-        }
-        if coding.eq_ignore_ascii_case(b"chunked") {
-            if !is_last {
+/// The codings of all `Transfer-Encoding` lines, in order, checked as they come: they must
+/// end with `chunked`, which must appear only there.
+#[derive(Default)]
+struct TransferCodings {
+    /// A coding was seen and it was `chunked` (so another one after it is an error).
+    chunked_seen: bool,
+    /// Whether the last coding so far is `chunked`.
+    last_is_chunked: bool,
+    /// A coding other than `chunked` was seen.
+    other_codings: bool,
+}
+
+impl TransferCodings {
+    fn push_line(&mut self, value: &HeaderValue) -> Result<(), Rejection> {
+        for coding in value.as_bytes().split(|&b| b == b',').map(trim) {
+            if coding.is_empty() {
+                return Err(Rejection::BadRequest("empty transfer coding"));
+            }
+            if self.chunked_seen {
                 return Err(Rejection::BadRequest(
                     "chunked is not the last transfer coding",
                 ));
             }
-        } else if is_last {
+            if coding.eq_ignore_ascii_case(b"chunked") {
+                self.chunked_seen = true;
+                self.last_is_chunked = true;
+            } else {
+                self.other_codings = true;
+                self.last_is_chunked = false;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&self) -> Result<(), Rejection> {
+        if !self.last_is_chunked {
             return Err(Rejection::BadRequest(
                 "the last transfer coding is not chunked",
             ));
-        } else {
-            other_codings = true;
         }
+        if self.other_codings {
+            // Framing is clear, but the body would reach the handler still encoded.
+            return Err(Rejection::NotImplemented);
+        }
+        Ok(())
     }
-    if other_codings {
-        // Framing is clear, but the body would reach the handler still encoded.
-        return Err(Rejection::NotImplemented);
-    }
-    Ok(())
 }
 
-/// The value of `Content-Length`: every line and list element must be the same number.
-fn content_length(headers: &HeaderMap) -> Result<u64, Rejection> {
-    let mut length = None;
-    for value in headers.get_all(header::CONTENT_LENGTH) {
-        for element in value.as_bytes().split(|&b| b == b',') {
-            let n = parse_decimal(trim(element))
-                .ok_or(Rejection::BadRequest("invalid Content-Length"))?;
-            match length {
-                Some(seen) if seen != n => {
-                    return Err(Rejection::BadRequest("differing Content-Length values"));
-                }
-                _ => length = Some(n),
+/// Folds one `Content-Length` line into the length seen so far: every line and list
+/// element must be the same number.
+fn content_length_value(value: &HeaderValue, seen: Option<u64>) -> Result<u64, Rejection> {
+    let mut length = seen;
+    for element in value.as_bytes().split(|&b| b == b',') {
+        let n =
+            parse_decimal(trim(element)).ok_or(Rejection::BadRequest("invalid Content-Length"))?;
+        match length {
+            Some(seen) if seen != n => {
+                return Err(Rejection::BadRequest("differing Content-Length values"));
             }
+            _ => length = Some(n),
         }
     }
     length.ok_or(Rejection::BadRequest("invalid Content-Length"))
@@ -182,12 +216,27 @@ fn trim(bytes: &[u8]) -> &[u8] {
     &bytes[start..end]
 }
 
-/// Whether any line of the comma-separated header `name` holds `token` (case-insensitive).
-pub fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
-    headers
-        .get_all(name)
-        .iter()
-        .any(|value| value_has_token(value, token))
+/// What a handler's response headers say about framing the response.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ResponseHeaderFacts {
+    /// A `Connection` line holds `close`.
+    pub close: bool,
+    /// The handler set a `Content-Length`.
+    pub has_length: bool,
+}
+
+/// Reads [`ResponseHeaderFacts`] off `headers` in one pass (see [`request_framing`] for
+/// why a pass and not lookups).
+pub fn response_header_facts(headers: &HeaderMap) -> ResponseHeaderFacts {
+    let mut facts = ResponseHeaderFacts::default();
+    for (name, value) in headers {
+        if name == header::CONNECTION {
+            facts.close |= value_has_token(value, "close");
+        } else if name == header::CONTENT_LENGTH {
+            facts.has_length = true;
+        }
+    }
+    facts
 }
 
 fn value_has_token(value: &HeaderValue, token: &str) -> bool {
