@@ -93,6 +93,7 @@ where
 }
 
 impl<S: Service + ?Sized> Service for std::sync::Arc<S> {
+    #[inline]
     fn call(&self, request: Request) -> ResponseFuture {
         (**self).call(request)
     }

@@ -474,7 +474,9 @@ fn handlers_extract_connect_info_on_the_loop_on_the_pool_and_after_a_hand_off() 
     // carries it in its extensions.
     async fn handed_off(mut request: Request) -> String {
         let carried = ConnectInfo::current().unwrap();
-        let bare = corio::spawn(async { ConnectInfo::current() }).await.unwrap();
+        let bare = corio::spawn(async { ConnectInfo::current() })
+            .await
+            .unwrap();
         request.extensions_mut().insert(carried);
         let seen = corio::spawn(async move {
             let (mut parts, _) = request.into_parts();

@@ -15,12 +15,12 @@ fuzz_target!(|data: &[u8]| {
     let max_headers = 1 + usize::from(knob % 64);
     match parse_request(input, max_len, max_headers) {
         Ok(Some((head, framing))) => {
-            assert!(head.headers.len() <= max_headers);
+            assert!(head.headers().len() <= max_headers);
             if let Ok(framing) = framing {
                 // A zero length is "no body"; chunked only for HTTP/1.1.
                 assert_ne!(framing.body, BodyFraming::Length(0));
                 if framing.body == BodyFraming::Chunked {
-                    assert_eq!(head.version, http_11());
+                    assert_eq!(head.version(), http_11());
                 }
             }
         }

@@ -306,6 +306,7 @@ where
     T: 'static,
     S: Send + Sync + 'static,
 {
+    #[inline]
     fn call(&self, request: Request) -> ResponseFuture {
         self.handler.clone().call(request, self.state.clone())
     }
@@ -316,6 +317,7 @@ impl<S: Send + Sync + 'static> Service for App<S> {
         (!self.hooks.is_empty()).then_some(&self.hooks as &dyn Lifespan)
     }
 
+    #[inline]
     fn call(&self, request: Request) -> ResponseFuture {
         if self.exception_handlers.is_empty() {
             return self.dispatch(request);
@@ -336,6 +338,7 @@ impl<S: Send + Sync + 'static> Service for App<S> {
 
 impl<S: Send + Sync + 'static> App<S> {
     /// Looks the request up and starts its answer.
+    #[inline]
     fn dispatch(&self, mut request: Request) -> ResponseFuture {
         let route = self.router.lookup(request.method(), request.uri().path());
         match route {

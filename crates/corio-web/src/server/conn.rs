@@ -35,7 +35,7 @@ use super::buf::ReadBuf;
 use super::date;
 use super::encode::{self, CONTINUE, ConnectionHeader, LAST_CHUNK};
 use super::framing::{self, BodyFraming, BodyWrite};
-use super::head::{self, Field, Head, HeadError};
+use super::head::{self, Field, HeadError, Scanned};
 use super::incoming::{BodyReader, Continue, Failure, IncomingBody, Outcome, Reader};
 use super::shutdown::ConnSignal;
 use crate::depends::AfterResponse;
@@ -129,8 +129,12 @@ impl<S: Service> Conn<'_, S> {
     async fn run(&mut self) {
         let mut first = true;
         let linger = loop {
-            let head = match self.read_head(first).await {
-                Ok(head) => head,
+            let request = match self.read_head(first).await {
+                Ok(scanned) => self.build_request(scanned),
+                Err(end) => Err(end),
+            };
+            let request = match request {
+                Ok(request) => request,
                 Err(End::Quiet) => break false,
                 Err(End::Reject(status)) => {
                     encode::encode_error(&mut self.writer.buf, status, &date::now());
@@ -138,7 +142,7 @@ impl<S: Service> Conn<'_, S> {
                 }
             };
             first = false;
-            match self.handle(head).await {
+            match self.handle(request).await {
                 Next::KeepAlive => {}
                 Next::Close { linger } => break linger,
             }
@@ -146,8 +150,10 @@ impl<S: Service> Conn<'_, S> {
         self.close(linger).await;
     }
 
-    /// Reads the next request head, waiting for bytes as needed.
-    async fn read_head(&mut self, first: bool) -> Result<Head, End> {
+    /// Waits until the read buffer starts with a whole request head; returns what
+    /// [`head::scan`] found there (small: the request is built outside the future, by
+    /// [`build_request`](Self::build_request), so it is not moved out of one).
+    async fn read_head(&mut self, first: bool) -> Result<Scanned, End> {
         let shared = self.shared;
         let config = &shared.config;
         let Some(reader) = self.reader.as_mut() else {
@@ -171,11 +177,7 @@ impl<S: Service> Conn<'_, S> {
                     config.max_headers,
                     &mut self.fields,
                 ) {
-                    Ok(Some(scanned)) => {
-                        let bytes = reader.buf.split_to(scanned.len).freeze();
-                        return head::build(&bytes, scanned, &mut self.fields)
-                            .map_err(|err| self.reject_head(err));
-                    }
+                    Ok(Some(scanned)) => return Ok(scanned),
                     Ok(None) => {}
                     Err(err) => return Err(self.reject_head(err)),
                 }
@@ -206,6 +208,16 @@ impl<S: Service> Conn<'_, S> {
         }
     }
 
+    /// Takes the head [`read_head`](Self::read_head) found off the read buffer and builds
+    /// the request from it.
+    fn build_request(&mut self, scanned: Scanned) -> Result<Request, End> {
+        let Some(reader) = self.reader.as_mut() else {
+            return Err(End::Quiet);
+        };
+        let bytes = reader.buf.split_to(scanned.len).freeze();
+        head::build(&bytes, scanned, &mut self.fields).map_err(|err| self.reject_head(err))
+    }
+
     fn reject_head(&self, err: HeadError) -> End {
         match err {
             HeadError::TooLarge => End::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
@@ -216,11 +228,11 @@ impl<S: Service> Conn<'_, S> {
         }
     }
 
-    /// Serves one request whose head was read.
-    async fn handle(&mut self, head: Head) -> Next {
+    /// Serves one request whose head was read (its body still empty).
+    async fn handle(&mut self, mut request: Request) -> Next {
         let shared = self.shared;
         let config = &shared.config;
-        let framing = match framing::request_framing(head.version, &head.headers) {
+        let framing = match framing::request_framing(request.version(), request.headers()) {
             Ok(framing) => framing,
             Err(rejection) => {
                 tracing::debug!(peer = %self.info.peer, ?rejection, "corio-web: request refused");
@@ -233,13 +245,13 @@ impl<S: Service> Conn<'_, S> {
             }
         }
         let mut keep_alive = framing.keep_alive && config.keep_alive;
-        let is_head = head.method == Method::HEAD;
-        let version = head.version;
+        let is_head = request.method() == Method::HEAD;
+        let version = request.version();
 
         let mut home = None;
         let mut expect = None;
-        let body = match framing.body {
-            BodyFraming::Empty => Body::empty(),
+        match framing.body {
+            BodyFraming::Empty => {}
             body_framing => {
                 let Some(reader) = self.reader.take() else {
                     return Next::Close { linger: false };
@@ -254,21 +266,28 @@ impl<S: Service> Conn<'_, S> {
                     config.body_read_timeout,
                 );
                 let stream = IncomingBody::new(body, tx, expect.clone());
-                match body_framing {
+                *request.body_mut() = match body_framing {
                     BodyFraming::Length(n) => Body::from_stream_with_len(stream, n),
                     _ => Body::from_stream(stream),
-                }
+                };
             }
-        };
-        let mut request = Request::new(body);
-        *request.method_mut() = head.method;
-        *request.uri_mut() = head.uri;
-        *request.version_mut() = version;
-        *request.headers_mut() = head.headers;
+        }
 
-        let Ok((mut response, mut continue_sent)) = self.call(request, expect.as_deref()).await
-        else {
-            return Next::Close { linger: false };
+        let mut continue_sent = false;
+        let info = self.info;
+        let started = info
+            .scope(|| std::panic::catch_unwind(AssertUnwindSafe(|| shared.service.call(request))));
+        let mut response = match started {
+            Ok(future) => {
+                let answered = self
+                    .answer(future, expect.as_deref(), &mut continue_sent)
+                    .await;
+                let Ok(response) = answered else {
+                    return Next::Close { linger: false };
+                };
+                response
+            }
+            Err(panic) => panicked(panic, info.peer),
         };
         if expect.as_ref().is_some_and(|expect| expect.finish()) {
             self.writer.buf.extend_from_slice(CONTINUE);
@@ -388,33 +407,25 @@ impl<S: Service> Conn<'_, S> {
         Next::Close { linger: true }
     }
 
-    /// Calls the service, catching panics, while sending buffered bytes and `100 Continue`
-    /// when the body stream asks for it. Returns the response, and whether `100` was sent.
-    async fn call(
+    /// Runs the service's `future` to its response, catching panics, while sending
+    /// buffered bytes and `100 Continue` when the body stream asks for it (and noting
+    /// that in `continue_sent`).
+    async fn answer(
         &mut self,
-        request: Request,
+        future: crate::service::ResponseFuture,
         expect: Option<&Continue>,
-    ) -> io::Result<(Response, bool)> {
-        let service = &self.shared.service;
-        let peer = self.info.peer;
-        // The connection is the current one wherever the service runs (see `ConnectInfo`).
+        continue_sent: &mut bool,
+    ) -> io::Result<Response> {
         let info = self.info;
-        let future = match info
-            .scope(|| std::panic::catch_unwind(AssertUnwindSafe(|| service.call(request))))
-        {
-            Ok(future) => future,
-            Err(panic) => return Ok((panicked(panic, peer), false)),
-        };
         let mut future = AssertUnwindSafe(future).catch_unwind();
         let writer = &mut self.writer;
-        let mut continue_sent = false;
         let outcome = poll_fn(|cx| {
             if let Poll::Ready(outcome) = info.scope(|| future.poll_unpin(cx)) {
                 return Poll::Ready(Ok(outcome));
             }
             if expect.is_some_and(|expect| expect.poll_take(cx)) {
                 writer.buf.extend_from_slice(CONTINUE);
-                continue_sent = true;
+                *continue_sent = true;
             }
             if !writer.buf.is_empty() {
                 if let Poll::Ready(Err(err)) = writer.poll_flush(cx) {
@@ -424,8 +435,7 @@ impl<S: Service> Conn<'_, S> {
             Poll::Pending
         })
         .await?;
-        let response = outcome.unwrap_or_else(|panic| panicked(panic, peer));
-        Ok((response, continue_sent))
+        Ok(outcome.unwrap_or_else(|panic| panicked(panic, info.peer)))
     }
 
     /// Writes a response (buffered: see the module docs). Returns whether the connection

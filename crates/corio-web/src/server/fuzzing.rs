@@ -3,10 +3,10 @@
 
 pub use super::chunked::{ChunkedDecoder, ChunkedError, Step};
 pub use super::framing::{BodyFraming, Rejection, RequestFraming, request_framing};
-pub use super::head::{Head, HeadError, build, scan};
+pub use super::head::{HeadError, build, scan};
 
-/// A parsed head and the framing decided for it.
-pub type Parsed = (Head, Result<RequestFraming, Rejection>);
+/// A parsed request (its body empty) and the framing decided for it.
+pub type Parsed = (crate::Request, Result<RequestFraming, Rejection>);
 
 /// Scans and builds a head at the start of `input` as the connection does, then decides
 /// its framing: `Ok(None)` if the head is incomplete.
@@ -21,6 +21,6 @@ pub fn parse_request(
     };
     let head_bytes = bytes::Bytes::copy_from_slice(input.get(..scanned.len).unwrap_or(&[]));
     let head = build(&head_bytes, scanned, &mut fields)?;
-    let framing = request_framing(head.version, &head.headers);
+    let framing = request_framing(head.version(), head.headers());
     Ok(Some((head, framing)))
 }
