@@ -198,7 +198,7 @@ impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         match serde_json::to_vec(&self.0) {
             Ok(bytes) => {
-                let mut response = Response::new(Body::from(bytes));
+                let mut response = crate::response::header_pool::response(Body::from(bytes));
                 response.headers_mut().insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),

@@ -77,7 +77,7 @@ impl IntoResponse for HttpError {
         body.push_str(r#"{"detail":"#);
         push_json_string(&mut body, &self.detail);
         body.push('}');
-        let mut response = Response::new(Body::from(body));
+        let mut response = super::header_pool::response(Body::from(body));
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, APPLICATION_JSON);

@@ -5,6 +5,7 @@
 //! `?` works with errors that know their response, like [`HttpError`]).
 
 mod exception;
+pub(crate) mod header_pool;
 mod http_error;
 mod redirect;
 
@@ -64,8 +65,9 @@ impl IntoResponse for () {
     }
 }
 
+#[inline]
 fn with_content_type(body: Body, content_type: HeaderValue) -> Response {
-    let mut response = Response::new(body);
+    let mut response = header_pool::response(body);
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, content_type);

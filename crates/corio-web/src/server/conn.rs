@@ -40,8 +40,9 @@ use super::incoming::{BodyReader, Continue, Failure, IncomingBody, Outcome, Read
 use super::shutdown::ConnSignal;
 use crate::depends::AfterResponse;
 use crate::response::IntoResponse;
+use crate::response::header_pool;
 use crate::service::ConnectInfo;
-use crate::{Body, Request, Response, Service};
+use crate::{Body, Response, Service};
 
 /// Body chunks up to this size are copied into the write buffer (one write with the head);
 /// larger ones are written from where they are, beside the buffer, with a vectored write.
@@ -129,12 +130,8 @@ impl<S: Service> Conn<'_, S> {
     async fn run(&mut self) {
         let mut first = true;
         let linger = loop {
-            let request = match self.read_head(first).await {
-                Ok(scanned) => self.build_request(scanned),
-                Err(end) => Err(end),
-            };
-            let request = match request {
-                Ok(request) => request,
+            let scanned = match self.read_head(first).await {
+                Ok(scanned) => scanned,
                 Err(End::Quiet) => break false,
                 Err(End::Reject(status)) => {
                     encode::encode_error(&mut self.writer.buf, status, &date::now());
@@ -142,7 +139,7 @@ impl<S: Service> Conn<'_, S> {
                 }
             };
             first = false;
-            match self.handle(request).await {
+            match self.handle(scanned).await {
                 Next::KeepAlive => {}
                 Next::Close { linger } => break linger,
             }
@@ -151,8 +148,8 @@ impl<S: Service> Conn<'_, S> {
     }
 
     /// Waits until the read buffer starts with a whole request head; returns what
-    /// [`head::scan`] found there (small: the request is built outside the future, by
-    /// [`build_request`](Self::build_request), so it is not moved out of one).
+    /// [`head::scan`] found there. (Small: the request is built where it is used, in
+    /// [`handle`](Self::handle), so that it is not moved out of one future into another.)
     async fn read_head(&mut self, first: bool) -> Result<Scanned, End> {
         let shared = self.shared;
         let config = &shared.config;
@@ -208,16 +205,6 @@ impl<S: Service> Conn<'_, S> {
         }
     }
 
-    /// Takes the head [`read_head`](Self::read_head) found off the read buffer and builds
-    /// the request from it.
-    fn build_request(&mut self, scanned: Scanned) -> Result<Request, End> {
-        let Some(reader) = self.reader.as_mut() else {
-            return Err(End::Quiet);
-        };
-        let bytes = reader.buf.split_to(scanned.len).freeze();
-        head::build(&bytes, scanned, &mut self.fields).map_err(|err| self.reject_head(err))
-    }
-
     fn reject_head(&self, err: HeadError) -> End {
         match err {
             HeadError::TooLarge => End::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
@@ -228,10 +215,23 @@ impl<S: Service> Conn<'_, S> {
         }
     }
 
-    /// Serves one request whose head was read (its body still empty).
-    async fn handle(&mut self, mut request: Request) -> Next {
+    /// Serves the request whose head [`read_head`](Self::read_head) found.
+    async fn handle(&mut self, scanned: Scanned) -> Next {
         let shared = self.shared;
         let config = &shared.config;
+        let Some(reader) = self.reader.as_mut() else {
+            return Next::Close { linger: false };
+        };
+        let bytes = reader.buf.split_to(scanned.len).freeze();
+        let mut request = match head::build(&bytes, scanned, &mut self.fields) {
+            Ok(request) => request,
+            Err(err) => {
+                return match self.reject_head(err) {
+                    End::Quiet => Next::Close { linger: false },
+                    End::Reject(status) => self.reject(status),
+                };
+            }
+        };
         let framing = match framing::request_framing(request.version(), request.headers()) {
             Ok(framing) => framing,
             Err(rejection) => {
@@ -475,6 +475,8 @@ impl<S: Service> Conn<'_, S> {
             connection,
             &date::now(),
         );
+        // Encoded: the map can serve another response (see `header_pool`).
+        header_pool::give(parts.headers);
         match (framing.body, body.as_bytes()) {
             (BodyWrite::Skip, _) => {}
             (BodyWrite::Length(_), Some(bytes)) if bytes.len() <= COPY_MAX => {
