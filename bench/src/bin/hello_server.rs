@@ -11,8 +11,17 @@ async fn plaintext() -> &'static str {
     "Hello, World!"
 }
 
-async fn json() -> Json<serde_json::Value> {
-    Json(serde_json::json!({"message": "Hello, World!"}))
+/// The JSON body, as a typed model (what a corio-web user writes, and what the peers'
+/// hello-world servers use too).
+#[derive(serde::Serialize)]
+struct Message {
+    message: &'static str,
+}
+
+async fn json() -> Json<Message> {
+    Json(Message {
+        message: "Hello, World!",
+    })
 }
 
 fn main() -> std::io::Result<()> {

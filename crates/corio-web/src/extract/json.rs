@@ -1,5 +1,6 @@
 //! [`Json<T>`]: a JSON body in, a JSON response out.
 
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -196,7 +197,7 @@ where
 /// ```
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
-        match serde_json::to_vec(&self.0) {
+        match serialize(&self.0) {
             Ok(bytes) => {
                 let mut response = crate::response::header_pool::response(Body::from(bytes));
                 response.headers_mut().insert(
@@ -210,5 +211,69 @@ impl<T: Serialize> IntoResponse for Json<T> {
                 HttpError::new(500, "Internal Server Error").into_response()
             }
         }
+    }
+}
+
+/// Serialized bodies up to this size are copied out of the thread's scratch buffer; larger
+/// ones take the buffer itself.
+const SCRATCH_KEEP: usize = 16 * 1024;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Serializes `value` into a body of exactly its size. `serde_json::to_vec` grows a vector
+/// as it writes and leaves it with room to spare, which `Bytes` can only take with a
+/// reference-count block besides: three allocations for a small body. Writing into a
+/// reused per-thread buffer and copying the result out costs one.
+fn serialize<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Bytes> {
+    let scratch = SCRATCH.try_with(|scratch| {
+        let Ok(mut buf) = scratch.try_borrow_mut() else {
+            // Serializing inside a `Serialize` impl of another JSON response: rare.
+            return None;
+        };
+        buf.clear();
+        Some(serde_json::to_writer(&mut *buf, value).map(|()| {
+            if buf.len() <= SCRATCH_KEEP {
+                Bytes::copy_from_slice(&buf)
+            } else {
+                Bytes::from(std::mem::take(&mut *buf))
+            }
+        }))
+    });
+    match scratch {
+        Ok(Some(result)) => result,
+        _ => serde_json::to_vec(value).map(Bytes::from),
+    }
+}
+
+#[cfg(test)]
+mod serialize_tests {
+    use super::*;
+
+    #[test]
+    fn small_and_large_bodies_serialize_whole_and_the_scratch_is_reused() {
+        let small = serialize(&serde_json::json!({"message": "Hello"})).unwrap();
+        assert_eq!(&small[..], br#"{"message":"Hello"}"#);
+        let text = "x".repeat(3 * SCRATCH_KEEP);
+        let large = serialize(&text).unwrap();
+        assert_eq!(large.len(), text.len() + 2);
+        assert_eq!(&large[1..large.len() - 1], text.as_bytes());
+        // After a large body took the buffer, small ones still come out right.
+        assert_eq!(&serialize(&[1, 2, 3]).unwrap()[..], b"[1,2,3]");
+    }
+
+    /// A `Serialize` impl that serializes a JSON response itself (re-entering the scratch
+    /// buffer) gets a correct body from the fallback.
+    #[test]
+    fn nested_serialization_falls_back() {
+        struct Nested;
+        impl Serialize for Nested {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let inner = serialize(&"inner").map_err(serde::ser::Error::custom)?;
+                s.serialize_str(std::str::from_utf8(&inner).unwrap())
+            }
+        }
+        assert_eq!(&serialize(&Nested).unwrap()[..], br#""\"inner\"""#);
     }
 }
