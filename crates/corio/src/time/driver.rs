@@ -1,6 +1,7 @@
 //! The runtime's timer driver: the wheel behind a mutex, the clock, and the wake protocol.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
@@ -23,6 +24,10 @@ pub(crate) struct TimeDriver {
     origin: Instant,
     unpark: Arc<dyn Unpark>,
     inner: Mutex<Inner>,
+    /// Moves (under the lock, before any waker is called) whenever timers fire. A timer
+    /// polled again by the task it last registered sees the same epoch if it cannot have
+    /// fired since, and stays pending without taking the lock (see `Sleep`).
+    fired_epoch: AtomicU64,
 }
 
 struct Inner {
@@ -57,6 +62,7 @@ impl TimeDriver {
                 wake_at: NO_DEADLINE,
                 shutdown: false,
             }),
+            fired_epoch: AtomicU64::new(0),
         }
     }
 
@@ -119,13 +125,22 @@ impl TimeDriver {
         key
     }
 
+    /// The current fire epoch (see the field). Acquire: a task woken by a fire sees the
+    /// epoch that fire moved to.
+    pub(super) fn fired_epoch(&self) -> u64 {
+        self.fired_epoch.load(Ordering::Acquire)
+    }
+
     /// Ready (and the entry freed) once the timer has fired; otherwise stores `waker`.
-    pub(super) fn poll_registered(&self, key: Key, waker: &Waker) -> Poll<()> {
+    /// Also returns the fire epoch read under the lock: while it stays the same, the timer
+    /// has not fired.
+    pub(super) fn poll_registered(&self, key: Key, waker: &Waker) -> (Poll<()>, u64) {
         let mut inner = self.lock();
         if inner.shutdown {
             drop(inner);
             panic!("{SHUTDOWN}");
         }
+        let epoch = self.fired_epoch.load(Ordering::Relaxed);
         // Dropped after the lock: dropping a waker can run arbitrary code.
         let (poll, _old_waker) = if inner.wheel.is_fired(key) {
             (Poll::Ready(()), inner.wheel.remove(key))
@@ -133,7 +148,7 @@ impl TimeDriver {
             (Poll::Pending, inner.wheel.register_waker(key, waker))
         };
         drop(inner);
-        poll
+        (poll, epoch)
     }
 
     /// Moves a registered timer to `deadline`, keeping its waker. A no-op after shutdown.
@@ -144,6 +159,9 @@ impl TimeDriver {
             return;
         }
         let due_now = inner.wheel.reset(key, tick);
+        if due_now.is_some() {
+            self.fired_epoch.fetch_add(1, Ordering::Release);
+        }
         let unpark = !inner.wheel.is_fired(key) && inner.note_deadline(tick);
         drop(inner);
         if let Some(waker) = due_now {
@@ -179,6 +197,10 @@ impl TimeDriver {
                     }
                     None => break,
                 }
+            }
+            if len > 0 {
+                // Before the wakers run: a woken task must see the new epoch.
+                self.fired_epoch.fetch_add(1, Ordering::Release);
             }
             drop(inner);
             for waker in batch[..len].iter_mut().filter_map(Option::take) {

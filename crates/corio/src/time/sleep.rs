@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll, Waker, ready};
 use std::time::{Duration, Instant};
 
 use super::driver::TimeDriver;
@@ -108,6 +108,11 @@ pub struct Sleep {
     driver: Option<Arc<TimeDriver>>,
     /// `IDLE`, `DONE`, or the wheel entry: 8 bytes where an enum would take 12.
     key: Key,
+    /// The waker registered with the entry at the last locked poll, and the driver's fire
+    /// epoch then. Polled again by that waker with the epoch unchanged, the timer cannot
+    /// have fired: it stays pending without taking the driver's lock (a connection polls
+    /// its idle timer on every wait).
+    seen: Option<(Waker, u64)>,
 }
 
 impl Sleep {
@@ -116,6 +121,7 @@ impl Sleep {
             deadline,
             driver: None,
             key: IDLE,
+            seen: None,
         }
     }
 
@@ -123,8 +129,10 @@ impl Sleep {
     #[cfg(test)]
     pub(crate) fn with_driver(deadline: Instant, driver: Arc<TimeDriver>) -> Sleep {
         Sleep {
+            deadline,
             driver: Some(driver),
-            ..Sleep::new(deadline)
+            key: IDLE,
+            seen: None,
         }
     }
 
@@ -185,6 +193,8 @@ impl Sleep {
     /// ```
     pub fn reset(&mut self, deadline: Instant) {
         self.deadline = deadline;
+        // A reset to a past deadline fires the entry at once; never skip the check after.
+        self.seen = None;
         match self.key {
             DONE | IDLE => self.key = IDLE,
             key => self.bound_driver().reset(key, deadline),
@@ -217,8 +227,22 @@ impl Sleep {
                 }
             }
             key => {
-                ready!(self.bound_driver().poll_registered(key, cx.waker()));
+                let driver = self.bound_driver();
+                if let Some((waker, epoch)) = &self.seen {
+                    if *epoch == driver.fired_epoch() && waker.will_wake(cx.waker()) {
+                        return Poll::Pending;
+                    }
+                }
+                let (poll, epoch) = driver.poll_registered(key, cx.waker());
+                if poll.is_pending() {
+                    match &mut self.seen {
+                        Some((waker, seen)) if waker.will_wake(cx.waker()) => *seen = epoch,
+                        seen => *seen = Some((cx.waker().clone(), epoch)),
+                    }
+                    return Poll::Pending;
+                }
                 self.key = DONE;
+                self.seen = None;
                 Poll::Ready(())
             }
         }

@@ -18,8 +18,10 @@ fn poll(sleep: &mut Sleep, waker: &Waker) -> Poll<()> {
 fn sleep_is_small_unpin_send_and_sync() {
     fn assert_traits<T: Unpin + Send + Sync>() {}
     assert_traits::<Sleep>();
+    // 32 bytes of deadline, driver and key, plus the last registered waker and fire
+    // epoch that let a re-poll skip the driver's lock.
     assert!(
-        size_of::<Sleep>() <= 32,
+        size_of::<Sleep>() <= 56,
         "Sleep is {} bytes",
         size_of::<Sleep>()
     );
@@ -74,6 +76,31 @@ fn the_latest_waker_is_woken() {
     assert!(poll(&mut sleep, &second_waker).is_pending());
     driver.process_at(deadline);
     assert_eq!((first.wakes(), second.wakes()), (0, 1));
+}
+
+/// Re-polls by the registered waker skip the lock; none of them may miss a fire or a new
+/// waker: a waker that changes back and forth, a fire of another timer, a fire of this one.
+#[test]
+fn re_polls_without_the_lock_still_see_fires_and_new_wakers() {
+    let (driver, _) = driver();
+    let (first, first_waker) = CountingWaker::new();
+    let (second, second_waker) = CountingWaker::new();
+    let deadline = driver.origin() + AHEAD;
+    let mut sleep = Sleep::with_driver(deadline, driver.clone());
+    let mut other = Sleep::with_driver(driver.origin() + Duration::from_millis(5), driver.clone());
+    assert!(poll(&mut sleep, &first_waker).is_pending());
+    assert!(poll(&mut sleep, &first_waker).is_pending());
+    assert!(poll(&mut sleep, &second_waker).is_pending());
+    assert!(poll(&mut sleep, &first_waker).is_pending());
+    // Another timer fires: this one is still pending, and re-registers the waker it has.
+    assert!(poll(&mut other, &second_waker).is_pending());
+    driver.process_at(driver.origin() + Duration::from_millis(5));
+    assert_eq!(poll(&mut other, &second_waker), Poll::Ready(()));
+    assert!(poll(&mut sleep, &first_waker).is_pending());
+    driver.process_at(deadline);
+    assert_eq!((first.wakes(), second.wakes()), (1, 1));
+    assert_eq!(poll(&mut sleep, &first_waker), Poll::Ready(()));
+    assert_eq!(driver.wheel_len(), 0);
 }
 
 #[test]
