@@ -7,7 +7,9 @@ use corio::net::TcpListener;
 const PLAINTEXT: &[u8] = b"HTTP/1.1 200 OK\r\nServer: raw\r\nDate: Mon, 23 Nov 2026 00:00:00 GMT\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
 
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8088".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8088".into());
     let rt = corio::runtime::Builder::new_current_thread().build()?;
     rt.block_on(async {
         let listener = TcpListener::bind(&addr).await?;
@@ -19,7 +21,9 @@ fn main() -> std::io::Result<()> {
                 let mut have = 0;
                 let mut out = Vec::with_capacity(16 * 1024);
                 loop {
-                    let Ok(n) = stream.read(&mut buf[have..]).await else { return };
+                    let Ok(n) = stream.read(&mut buf[have..]).await else {
+                        return;
+                    };
                     if n == 0 {
                         return;
                     }

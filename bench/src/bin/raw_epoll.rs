@@ -13,7 +13,11 @@ const PLAINTEXT: &[u8] = b"HTTP/1.1 200 OK\r\nServer: raw\r\nDate: Mon, 23 Nov 2
 const JSON: &[u8] = b"HTTP/1.1 200 OK\r\nServer: raw\r\nDate: Mon, 23 Nov 2026 00:00:00 GMT\r\nContent-Type: application/json\r\nContent-Length: 27\r\n\r\n{\"message\":\"Hello, World!\"}";
 
 fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
-    if ret < 0 { Err(io::Error::last_os_error()) } else { Ok(ret) }
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
 }
 
 /// Counts complete request heads in `buf`; returns (count, bytes consumed).
@@ -36,7 +40,11 @@ fn count_requests(buf: &[u8]) -> (usize, usize) {
 fn main() -> io::Result<()> {
     let mut args = std::env::args().skip(1);
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:8088".into());
-    let response = if args.next().as_deref() == Some("json") { JSON } else { PLAINTEXT };
+    let response = if args.next().as_deref() == Some("json") {
+        JSON
+    } else {
+        PLAINTEXT
+    };
     let listener = TcpListener::bind(&addr)?;
     listener.set_nonblocking(true)?;
     eprintln!("raw_epoll: listening on {}", listener.local_addr()?);
@@ -44,7 +52,10 @@ fn main() -> io::Result<()> {
     // SAFETY: plain syscalls on descriptors this function owns; buffers outlive each call.
     unsafe {
         let ep = check(libc::epoll_create1(libc::EPOLL_CLOEXEC))?;
-        let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: lfd as u64 };
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: lfd as u64,
+        };
         check(libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, lfd, &mut ev))?;
         let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 256];
         // Per-connection leftover of a partial request head, indexed by fd.
@@ -52,19 +63,45 @@ fn main() -> io::Result<()> {
         let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); 65536];
         let mut out = Vec::with_capacity(64 * 1024);
         loop {
-            let n = check(libc::epoll_wait(ep, events.as_mut_ptr(), events.len() as i32, -1))
-                .or_else(|e| if e.kind() == io::ErrorKind::Interrupted { Ok(0) } else { Err(e) })?;
+            let n = check(libc::epoll_wait(
+                ep,
+                events.as_mut_ptr(),
+                events.len() as i32,
+                -1,
+            ))
+            .or_else(|e| {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    Ok(0)
+                } else {
+                    Err(e)
+                }
+            })?;
             for ev in &events[..n as usize] {
                 let fd = ev.u64 as i32;
                 if fd == lfd {
                     loop {
-                        let c = libc::accept4(lfd, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC);
+                        let c = libc::accept4(
+                            lfd,
+                            std::ptr::null_mut(),
+                            std::ptr::null_mut(),
+                            libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                        );
                         if c < 0 {
                             break;
                         }
                         let one: libc::c_int = 1;
-                        libc::setsockopt(c, libc::IPPROTO_TCP, libc::TCP_NODELAY, (&one as *const libc::c_int).cast(), 4);
-                        let mut cev = libc::epoll_event { events: (libc::EPOLLIN | libc::EPOLLRDHUP) as u32 | libc::EPOLLET as u32, u64: c as u64 };
+                        libc::setsockopt(
+                            c,
+                            libc::IPPROTO_TCP,
+                            libc::TCP_NODELAY,
+                            (&one as *const libc::c_int).cast(),
+                            4,
+                        );
+                        let mut cev = libc::epoll_event {
+                            events: (libc::EPOLLIN | libc::EPOLLRDHUP) as u32
+                                | libc::EPOLLET as u32,
+                            u64: c as u64,
+                        };
                         libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, c, &mut cev);
                         let buf = &mut bufs[c as usize];
                         buf.resize(16 * 1024, 0);
@@ -97,7 +134,9 @@ fn main() -> io::Result<()> {
                     for _ in 0..count {
                         out.extend_from_slice(response);
                     }
-                    if !out.is_empty() && libc::write(fd, out.as_ptr().cast(), out.len()) != out.len() as isize {
+                    if !out.is_empty()
+                        && libc::write(fd, out.as_ptr().cast(), out.len()) != out.len() as isize
+                    {
                         closed = true;
                         break;
                     }
