@@ -34,7 +34,7 @@ pub mod server;
 pub mod service;
 pub mod testing;
 
-pub use app::{App, Router};
+pub use app::{App, RequestHead, Router};
 pub use body::Body;
 pub use middleware::ServiceExt;
 pub use response::{Exception, Html, HttpError, IntoResponse, Redirect};

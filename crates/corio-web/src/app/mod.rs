@@ -26,9 +26,13 @@ macro_rules! method_shortcuts {
     };
 }
 
+mod exception_handlers;
 mod lifespan;
 mod router;
 
+pub use exception_handlers::{
+    ExceptionHandler, RequestHead, ReturnsFuture, ReturnsResponse, TakesRequest,
+};
 pub use lifespan::HookResult;
 pub use router::Router;
 
@@ -46,9 +50,6 @@ use crate::{Request, Response, Service};
 
 /// What a route calls: a type-erased endpoint.
 pub(crate) type Endpoint = Arc<dyn Service>;
-
-/// Replaces a response carrying a certain error with the handler's answer, or leaves it.
-type ExceptionHandler = Arc<dyn Fn(&mut Response) -> Option<Response> + Send + Sync>;
 
 /// An application: routes and their endpoints. It is the [`Service`] a server runs.
 ///
@@ -77,7 +78,7 @@ pub struct App<S = ()> {
     /// Run before every route's endpoint ([`App::dependency`]).
     dependencies: Arc<[Check<S>]>,
     /// Turn errors kept on responses into other responses ([`App::exception_handler`]).
-    exception_handlers: Arc<[ExceptionHandler]>,
+    exception_handlers: exception_handlers::ExceptionHandlers,
     /// Startup and shutdown hooks ([`App::on_startup`]).
     hooks: lifespan::Hooks,
 }
@@ -115,35 +116,121 @@ impl<S: Send + Sync + 'static> App<S> {
             state: Arc::new(state),
             route_info: Vec::new(),
             dependencies: Arc::new([]),
-            exception_handlers: Arc::new([]),
+            exception_handlers: Default::default(),
             hooks: lifespan::Hooks::default(),
         }
     }
 
-    /// Answers every response that carries an error of type `E` with `handler(error)`
+    /// Answers every response that carries an error of type `E` with `handler`'s answer
     /// instead, as FastAPI's `@app.exception_handler(E)` does.
     ///
     /// The framework's own errors carry themselves: [`RequestValidationError`] (every 422,
-    /// to change FastAPI's error body), [`HttpError`] (404s, 405s and the handlers' own);
-    /// an application's errors travel as [`Exception<E>`](crate::response::Exception).
-    /// Handlers are tried in registration order; the first whose type matches answers.
+    /// to change FastAPI's error body), [`HttpError`] (404s, 405s, dependencies' and the
+    /// handlers' own); an application's errors travel as
+    /// [`Exception<E>`](crate::response::Exception).
+    ///
+    /// `handler` is `Fn(E) -> R`, `async fn(E) -> R`, or, to see the request as FastAPI's
+    /// handlers do, `async fn(RequestHead, E) -> R` (see [`ExceptionHandler`]). The last
+    /// shape has a price: while one is registered, every request's head (method, URI,
+    /// version, headers) is copied before dispatch, since the request is gone once its
+    /// answer is known. The other shapes, and an app without exception handlers, copy
+    /// nothing.
+    ///
+    /// Handlers are tried in registration order, whatever their shape; the first whose
+    /// error is on the response answers, and its answer is final (no handler looks at
+    /// it). So register the specific before the general: an
+    /// [`exception_handler_for_status`](App::exception_handler_for_status) after an
+    /// `exception_handler` for every `HttpError` never answers. The background tasks of
+    /// the replaced response carry over to the handler's answer.
+    ///
+    /// A handler that panics is a handler that panics: the server logs it and answers
+    /// `500` (the [`TestClient`](crate::testing::TestClient) lets the panic fail the test).
+    ///
+    /// ```
+    /// use corio_web::extract::{Path, RequestValidationError};
+    /// use corio_web::http::{StatusCode, header};
+    /// use corio_web::testing::TestClient;
+    /// use corio_web::{App, RequestHead};
+    ///
+    /// async fn read_item(Path(id): Path<u32>) -> String {
+    ///     format!("item {id}")
+    /// }
+    ///
+    /// /// FastAPI's `async def handler(request: Request, exc: RequestValidationError)`.
+    /// async fn invalid(head: RequestHead, errors: RequestValidationError) -> (StatusCode, String) {
+    ///     // An async handler may await (a log shipper, a database) before answering.
+    ///     corio::time::sleep(std::time::Duration::from_millis(1)).await;
+    ///     let plain = head.headers().get(header::ACCEPT).is_some_and(|a| a == "text/plain");
+    ///     let body = if plain {
+    ///         format!("{} {}: {} invalid value(s)", head.method(), head.path(), errors.errors().len())
+    ///     } else {
+    ///         errors.to_json().to_string()
+    ///     };
+    ///     (StatusCode::BAD_REQUEST, body)
+    /// }
+    ///
+    /// let app = App::new().get("/items/{id}", read_item).exception_handler(invalid);
+    /// corio::run(async move {
+    ///     let client = TestClient::new(app);
+    ///     let response = client.get("/items/foo").header("accept", "text/plain").send().await;
+    ///     assert_eq!(response.status(), 400);
+    ///     assert_eq!(response.text(), "GET /items/foo: 1 invalid value(s)");
+    ///     assert_eq!(client.get("/items/3").send().await.text(), "item 3");
+    /// });
+    /// ```
     ///
     /// [`RequestValidationError`]: crate::extract::RequestValidationError
-    pub fn exception_handler<E, F, R>(mut self, handler: F) -> App<S>
+    pub fn exception_handler<E, H, T>(mut self, handler: H) -> App<S>
     where
         E: Send + Sync + 'static,
-        F: Fn(E) -> R + Send + Sync + 'static,
-        R: IntoResponse,
+        H: ExceptionHandler<E, T>,
+        T: 'static,
     {
-        let handler: ExceptionHandler = Arc::new(move |response: &mut Response| {
-            response
-                .extensions_mut()
-                .remove::<E>()
-                .map(|error| handler(error).into_response())
-        });
-        let mut handlers = self.exception_handlers.to_vec();
-        handlers.push(handler);
-        self.exception_handlers = handlers.into();
+        self.exception_handlers.push(|_: &E| true, handler);
+        self
+    }
+
+    /// Answers every response that carries an [`HttpError`] of `status` with `handler`'s
+    /// answer instead, as FastAPI's `@app.exception_handler(404)` does: `handler` is any
+    /// [`ExceptionHandler`] of `HttpError`. Tried in registration order with the app's
+    /// other exception handlers (see [`exception_handler`](App::exception_handler)).
+    ///
+    /// Only `HttpError`s: a 422 is a `RequestValidationError`, and a response a handler
+    /// builds with a 404 status is its answer, not an error.
+    ///
+    /// ```
+    /// use corio_web::http::StatusCode;
+    /// use corio_web::response::HttpError;
+    /// use corio_web::testing::TestClient;
+    /// use corio_web::{App, RequestHead};
+    ///
+    /// async fn home() -> &'static str {
+    ///     "home"
+    /// }
+    ///
+    /// async fn not_found(head: RequestHead, _: HttpError) -> (StatusCode, String) {
+    ///     (StatusCode::NOT_FOUND, format!("nothing at {}", head.path()))
+    /// }
+    ///
+    /// let app = App::new()
+    ///     .get("/", home)
+    ///     .exception_handler_for_status(StatusCode::NOT_FOUND, not_found)
+    ///     .exception_handler_for_status(StatusCode::METHOD_NOT_ALLOWED, |_: HttpError| {
+    ///         (StatusCode::METHOD_NOT_ALLOWED, "read-only")
+    ///     });
+    /// corio::run(async move {
+    ///     let client = TestClient::new(app);
+    ///     assert_eq!(client.get("/nope").send().await.text(), "nothing at /nope");
+    ///     assert_eq!(client.post("/").send().await.text(), "read-only");
+    /// });
+    /// ```
+    pub fn exception_handler_for_status<H, T>(mut self, status: StatusCode, handler: H) -> App<S>
+    where
+        H: ExceptionHandler<HttpError, T>,
+        T: 'static,
+    {
+        self.exception_handlers
+            .push(move |error: &HttpError| error.status() == status, handler);
         self
     }
 
@@ -319,20 +406,13 @@ impl<S: Send + Sync + 'static> Service for App<S> {
 
     #[inline]
     fn call(&self, request: Request) -> ResponseFuture {
+        // Nothing to copy or wrap without handlers: the hot path stays a plain dispatch.
         if self.exception_handlers.is_empty() {
             return self.dispatch(request);
         }
-        let handlers = self.exception_handlers.clone();
+        let head = self.exception_handlers.snapshot(&request);
         let answer = self.dispatch(request);
-        Box::pin(async move {
-            let mut response = answer.await;
-            for handler in handlers.iter() {
-                if let Some(replaced) = handler(&mut response) {
-                    return replaced;
-                }
-            }
-            response
-        })
+        self.exception_handlers.around(head, answer)
     }
 }
 
