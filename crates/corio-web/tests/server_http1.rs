@@ -973,3 +973,103 @@ fn a_body_that_stops_coming_is_408() {
     assert_eq!(client.response().text(), "abcdefghij");
     assert!(started.elapsed() > timeout);
 }
+
+/// Reads a whole response within `wait`, or panics: for answers that must not wait for
+/// anything else the server is doing.
+fn response_within(client: &mut Client, wait: Duration) -> Reply {
+    client.stream.set_read_timeout(Some(wait)).unwrap();
+    let reply = client.response();
+    client.stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    reply
+}
+
+#[test]
+fn timeouts_of_duration_max_mean_never() {
+    let never = Duration::MAX;
+    let server = start(
+        ServerConfig::default()
+            .header_read_timeout(never)
+            .body_read_timeout(never)
+            .keep_alive_timeout(never)
+            .shutdown_timeout(never),
+        app(),
+    );
+    let mut client = server.connect();
+    // A body that has to be waited for, a second request on the kept-alive connection, and
+    // an unread body to drain: every timer the connection sets.
+    client.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhello");
+    thread::sleep(Duration::from_millis(20));
+    client.send(b"world");
+    assert_eq!(client.response().text(), "helloworld");
+    client.send(b"POST /ignore HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n01234");
+    thread::sleep(Duration::from_millis(20));
+    client.send(b"56789");
+    client.send(&get("/next"));
+    assert_eq!(client.response().text(), "ignored");
+    assert_eq!(client.response().text(), "/next");
+}
+
+#[test]
+fn the_response_goes_out_while_the_server_drains_an_unread_body() {
+    // A long header timeout: the drain would wait that long for the rest of the body.
+    let server = start(
+        ServerConfig::default().header_read_timeout(Duration::from_secs(60)),
+        app(),
+    );
+    let mut client = server.connect();
+    // Half the body; a client may well wait for an early answer before sending the rest.
+    client.send(b"POST /ignore HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n01234");
+    let reply = response_within(&mut client, Duration::from_secs(5));
+    assert_eq!(reply.text(), "ignored");
+    assert_eq!(reply.header("connection"), None);
+    // The rest is drained and the connection stays in step.
+    client.send(b"56789");
+    client.send(&get("/next"));
+    assert_eq!(client.response().text(), "/next");
+}
+
+#[test]
+fn the_response_goes_out_while_a_task_still_holds_the_request_body() {
+    let (release, released) = corio::sync::oneshot::channel::<()>();
+    let released = std::sync::Mutex::new(Some(released));
+    let service = service_fn(move |request: Request| {
+        let released = released.lock().unwrap().take();
+        async move {
+            if let Some(released) = released {
+                // The task keeps the body until the test has seen the response.
+                let body = request.into_body();
+                corio::spawn(async move {
+                    let _ = released.await;
+                    body.to_bytes(1024).await.unwrap();
+                });
+                let mut response = Response::new(Body::from("accepted"));
+                *response.status_mut() = StatusCode::ACCEPTED;
+                return response;
+            }
+            Response::new(Body::from(request.uri().path().to_string()))
+        }
+    });
+    let server = start(ServerConfig::default(), service);
+    let mut client = server.connect();
+    let mut requests =
+        b"POST /later HTTP/1.1\r\nHost: t\r\nContent-Length: 7\r\n\r\npayload".to_vec();
+    requests.extend(get("/next"));
+    client.send(&requests);
+    assert_eq!(
+        response_within(&mut client, Duration::from_secs(5)).status,
+        202
+    );
+    release.send(()).unwrap();
+    assert_eq!(client.response().text(), "/next");
+}
+
+#[test]
+fn an_http_1_0_close_wins_over_keep_alive() {
+    let server = default_server();
+    let mut client = server.connect();
+    client.send(b"GET /one HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n");
+    let reply = client.response();
+    assert_eq!(reply.text(), "/one");
+    assert_eq!(reply.header("connection"), Some("close"));
+    assert!(client.is_closed());
+}

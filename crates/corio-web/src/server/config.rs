@@ -6,6 +6,11 @@ use std::time::Duration;
 /// parser keeps one slot per line on the stack.
 pub(crate) const MAX_HEADERS_CAP: usize = 256;
 
+/// The longest timeout kept: about 30 years, "never" in practice. Deadlines are computed as
+/// `Instant::now() + timeout`, which panics on overflow, so a `Duration::MAX` (the natural
+/// way to say "no timeout") must not reach them as is.
+const FOREVER: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
+
 /// Limits and timeouts of a [`Server`](super::Server). Every setting has a default that
 /// suits a public-facing service; change only what you need.
 ///
@@ -19,6 +24,8 @@ pub(crate) const MAX_HEADERS_CAP: usize = 256;
 ///     .max_connections(2_000);
 /// # let _ = config;
 /// ```
+///
+/// A timeout of `Duration::MAX` (anything over about 30 years) means no timeout.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub(crate) max_head_size: usize,
@@ -87,7 +94,7 @@ impl ServerConfig {
     /// `408 Request Timeout` and closes: a slow sender cannot hold a connection by trickling
     /// bytes. Default 10 s.
     pub fn header_read_timeout(mut self, timeout: Duration) -> ServerConfig {
-        self.header_read_timeout = timeout;
+        self.header_read_timeout = timeout.min(FOREVER);
         self
     }
 
@@ -96,14 +103,14 @@ impl ServerConfig {
     /// `408 Request Timeout` and closes: a client cannot hold a connection by trickling a
     /// body either. Default 30 s.
     pub fn body_read_timeout(mut self, timeout: Duration) -> ServerConfig {
-        self.body_read_timeout = timeout;
+        self.body_read_timeout = timeout.min(FOREVER);
         self
     }
 
     /// How long a kept-alive connection may wait for its next request before the server
     /// closes it quietly. Default 60 s.
     pub fn keep_alive_timeout(mut self, timeout: Duration) -> ServerConfig {
-        self.keep_alive_timeout = timeout;
+        self.keep_alive_timeout = timeout.min(FOREVER);
         self
     }
 
@@ -123,7 +130,7 @@ impl ServerConfig {
     /// How long a graceful shutdown waits for requests in flight before it closes their
     /// connections anyway. Default 30 s.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> ServerConfig {
-        self.shutdown_timeout = timeout;
+        self.shutdown_timeout = timeout.min(FOREVER);
         self
     }
 }

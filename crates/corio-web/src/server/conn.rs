@@ -17,7 +17,7 @@
 use std::future::{Future, poll_fn};
 use std::io::{self, IoSlice};
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
@@ -369,11 +369,12 @@ impl<S: Service> Conn<'_, S> {
         }
         if returned.is_none() {
             // The handler still holds the body (in its response, or in a task of its
-            // own): wait for it, as for an idle client.
-            returned = timeout(config.keep_alive_timeout, rx)
-                .await
-                .ok()
-                .and_then(Result::ok);
+            // own): wait for it, as for an idle client, with the response on its way.
+            let waited = flushing(&mut self.writer, timeout(config.keep_alive_timeout, rx)).await;
+            let Ok(waited) = waited else {
+                return Next::Close { linger: false };
+            };
+            returned = waited.ok().and_then(Result::ok);
         }
         let Some(returned) = returned else {
             return Next::Close { linger: false };
@@ -555,6 +556,7 @@ impl<S: Service> Conn<'_, S> {
 
     /// Reads and discards the rest of a body the handler left unread, within the drain
     /// limit and the header timeout; gives back the reader if the body ended in time.
+    /// The response goes out meanwhile: a client may wait for it before sending the rest.
     async fn drain(&mut self, mut body: BodyReader) -> Next {
         let shared = self.shared;
         let config = &shared.config;
@@ -563,23 +565,28 @@ impl<S: Service> Conn<'_, S> {
             .remaining_len()
             .is_some_and(|n| n > config.max_drain_size)
         {
-            false
+            Ok(false)
         } else {
             let deadline = Instant::now() + config.header_read_timeout;
-            loop {
-                match timeout_at(deadline, poll_fn(|cx| body.poll_chunk(cx))).await {
-                    Ok(Ok(Some(_))) if body.bytes_read() <= limit => {}
-                    Ok(Ok(None)) => break true,
-                    _ => break false,
+            let discard = async {
+                loop {
+                    match poll_fn(|cx| body.poll_chunk(cx)).await {
+                        Ok(Some(_)) if body.bytes_read() <= limit => {}
+                        Ok(None) => break true,
+                        _ => break false,
+                    }
                 }
-            }
+            };
+            flushing(&mut self.writer, timeout_at(deadline, discard))
+                .await
+                .map(|drained| drained.unwrap_or(false))
         };
         self.reader = Some(body.into_reader());
-        if drained {
-            Next::KeepAlive
-        } else {
+        match drained {
+            Ok(true) => Next::KeepAlive,
             // The client may still be sending the rest.
-            Next::Close { linger: true }
+            Ok(false) => Next::Close { linger: true },
+            Err(_) => Next::Close { linger: false },
         }
     }
 
@@ -645,6 +652,24 @@ fn wait_for_bytes<'a>(
             timer.reset(until);
         }
     })
+}
+
+/// Runs `future` while sending what is buffered: the connection must not sit on a finished
+/// response while it waits for something else. Fails if the write side does.
+async fn flushing<F: Future>(writer: &mut Writer, future: F) -> io::Result<F::Output> {
+    let mut future = pin!(future);
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = future.as_mut().poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        if !writer.buf.is_empty() {
+            if let Poll::Ready(Err(err)) = writer.poll_flush(cx) {
+                return Poll::Ready(Err(err));
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// The response to a handler that panicked; the panic is logged.

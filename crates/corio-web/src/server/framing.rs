@@ -113,9 +113,10 @@ pub fn request_framing(version: Version, headers: &HeaderMap) -> Result<RequestF
             Some(n) => BodyFraming::Length(n),
         }
     };
+    // `close` wins in either version (RFC 9112, section 9.3).
     let keep_alive = match version {
         Version::HTTP_11 => !close,
-        _ => keep_alive_token,
+        _ => keep_alive_token && !close,
     };
     Ok(RequestFraming {
         body,
@@ -438,6 +439,14 @@ mod tests {
             request_framing(Version::HTTP_10, &headers(&[("connection", "Keep-Alive")]))
                 .unwrap()
                 .keep_alive
+        );
+        assert!(
+            !request_framing(
+                Version::HTTP_10,
+                &headers(&[("connection", "keep-alive"), ("connection", "close")])
+            )
+            .unwrap()
+            .keep_alive
         );
         assert!(
             framing11(&[("expect", "100-Continue")])
