@@ -120,10 +120,25 @@ impl RequestHead {
 ///   [`App::exception_handler`](crate::App::exception_handler)).
 ///
 /// `R` is anything [`IntoResponse`]. The marker type `T` only tells the shapes apart;
-/// users never name it. A closure's argument types must be written out (`|e: MyError|`),
-/// as the shape is chosen by them. An async closure, or a closure returning an
-/// `async move` block, that uses what it captures should clone it into the block, so the
-/// future it returns owns what it uses.
+/// users never name it. The shape is chosen by the argument types, so a closure's must be
+/// written out (`|e: MyError|`), even with `exception_handler::<MyError, _, _>`. An async
+/// closure that uses what it captures lends it to its future, which makes it no `Fn`:
+/// write a closure that clones what it needs into an `async move` block instead.
+///
+/// ```
+/// use std::sync::Arc;
+/// use corio_web::response::HttpError;
+/// use corio_web::{App, RequestHead};
+///
+/// let site = Arc::new(String::from("example.com"));
+/// let app = App::new()
+///     .exception_handler(|e: HttpError| e.detail().to_uppercase())
+///     .exception_handler(async |e: HttpError| e.detail().to_uppercase())
+///     .exception_handler(move |head: RequestHead, _: HttpError| {
+///         let site = site.clone();
+///         async move { format!("no {} on {site}", head.path()) }
+///     });
+/// ```
 ///
 /// The trait is sealed: these are the only shapes.
 pub trait ExceptionHandler<E, T>: Send + Sync + 'static {

@@ -10,10 +10,14 @@ use crate::Response;
 /// [`App::exception_handler`](crate::App::exception_handler). Without one, the client gets
 /// a plain `500 Internal Server Error`.
 ///
+/// The handler may be a plain `Fn(E) -> R`, or, as in FastAPI's docs, an `async fn` that
+/// also sees the request ([`RequestHead`](crate::RequestHead)); see
+/// [`ExceptionHandler`](crate::app::ExceptionHandler) for the shapes and what each costs.
+///
 /// ```
 /// use corio_web::response::Exception;
 /// use corio_web::testing::TestClient;
-/// use corio_web::{App, http::StatusCode};
+/// use corio_web::{App, RequestHead, http::StatusCode};
 ///
 /// #[derive(Clone)]
 /// struct UnicornError { name: String }
@@ -22,15 +26,18 @@ use crate::Response;
 ///     Err(Exception(UnicornError { name: "yolo".into() }))
 /// }
 ///
+/// /// FastAPI's `async def unicorn_exception_handler(request: Request, exc: UnicornException)`.
+/// async fn unicorn_error(head: RequestHead, e: UnicornError) -> (StatusCode, String) {
+///     (StatusCode::IM_A_TEAPOT, format!("Oops! {} did something at {}.", e.name, head.path()))
+/// }
+///
 /// let app = App::new()
 ///     .get("/unicorns/yolo", unicorn)
-///     .exception_handler(|e: UnicornError| {
-///         (StatusCode::IM_A_TEAPOT, format!("Oops! {} did something.", e.name))
-///     });
+///     .exception_handler(unicorn_error);
 /// corio::run(async move {
 ///     let response = TestClient::new(app).get("/unicorns/yolo").send().await;
 ///     assert_eq!(response.status(), 418);
-///     assert_eq!(response.text(), "Oops! yolo did something.");
+///     assert_eq!(response.text(), "Oops! yolo did something at /unicorns/yolo.");
 /// });
 /// ```
 #[derive(Clone, Debug)]
