@@ -15,7 +15,7 @@ use corio_web::http::{StatusCode, header};
 use corio_web::response::{Exception, HttpError};
 use corio_web::server::Server;
 use corio_web::testing::TestClient;
-use corio_web::{App, RequestHead};
+use corio_web::{App, IntoResponse, RequestHead};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -177,6 +177,28 @@ fn each_status_can_have_its_handler() {
         let teapot = client.get("/items/3").send().await;
         assert_eq!(teapot.status(), 418);
         assert_eq!(teapot.text(), r#"{"detail":"Nope! I don't like 3."}"#);
+    });
+}
+
+/// The router's 405 carries its `Allow` on the error, so a handler that answers instead
+/// can keep the header HTTP requires.
+#[test]
+fn a_405_handler_can_keep_the_allow_header() {
+    corio::run(async {
+        let app = App::new()
+            .get("/items/{item_id}", read_item)
+            .exception_handler_for_status(StatusCode::METHOD_NOT_ALLOWED, |e: HttpError| {
+                let mut response = (e.status(), "use another method").into_response();
+                if let Some(headers) = e.headers() {
+                    response.headers_mut().extend(headers.clone());
+                }
+                response
+            });
+        let client = TestClient::new(app);
+        let wrong = client.delete("/items/5").send().await;
+        assert_eq!(wrong.status(), 405);
+        assert_eq!(wrong.text(), "use another method");
+        assert_eq!(wrong.header("allow"), Some("GET, HEAD"));
     });
 }
 

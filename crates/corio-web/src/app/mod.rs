@@ -443,9 +443,10 @@ impl<S: Send + Sync + 'static> App<S> {
                 )
             }
             RouteMatch::MethodNotAllowed { allow } => {
-                let mut response = HttpError::new(405, "Method Not Allowed").into_response();
-                response.headers_mut().insert(header::ALLOW, allow);
-                Box::pin(std::future::ready(response))
+                // `Allow` rides on the error, so an exception handler can keep it.
+                let error =
+                    HttpError::new(405, "Method Not Allowed").with_header(header::ALLOW, allow);
+                Box::pin(std::future::ready(error.into_response()))
             }
             RouteMatch::RedirectSlash { path } => {
                 Box::pin(std::future::ready(redirect(&request, path)))

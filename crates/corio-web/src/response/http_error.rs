@@ -61,6 +61,13 @@ impl HttpError {
     pub fn detail(&self) -> &str {
         &self.detail
     }
+
+    /// The headers added with [`with_header`](HttpError::with_header) (the router's 405
+    /// carries its `Allow` here), so an exception handler that answers instead can keep
+    /// them.
+    pub fn headers(&self) -> Option<&HeaderMap> {
+        self.headers.as_deref()
+    }
 }
 
 impl fmt::Display for HttpError {
