@@ -7,7 +7,7 @@
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -991,6 +991,7 @@ fn timeouts_of_duration_max_mean_never() {
             .header_read_timeout(never)
             .body_read_timeout(never)
             .keep_alive_timeout(never)
+            .write_timeout(never)
             .shutdown_timeout(never),
         app(),
     );
@@ -1072,4 +1073,125 @@ fn an_http_1_0_close_wins_over_keep_alive() {
     assert_eq!(reply.text(), "/one");
     assert_eq!(reply.header("connection"), Some("close"));
     assert!(client.is_closed());
+}
+
+/// A service answering `/big` with `size` bytes from memory, `/endless` with a stream that
+/// never ends (setting `dropped` once the server drops it), anything else with its path.
+fn big_server(config: ServerConfig, size: usize, dropped: Arc<AtomicBool>) -> TestServer {
+    let big = Bytes::from(vec![b'x'; size]);
+    let service = service_fn(move |request: Request| {
+        let big = big.clone();
+        let dropped = dropped.clone();
+        async move {
+            match request.uri().path() {
+                "/big" => Response::new(Body::from(big)),
+                "/endless" => {
+                    let chunks = futures_util::stream::repeat_with(move || {
+                        Ok::<_, io::Error>(big.slice(..64 * 1024))
+                    });
+                    Response::new(Body::from_stream(SetOnDrop(chunks, dropped)))
+                }
+                path => Response::new(Body::from(path.to_string())),
+            }
+        }
+    });
+    start(config, service)
+}
+
+/// A stream that sets its flag when dropped.
+struct SetOnDrop<S>(S, Arc<AtomicBool>);
+
+impl<S: futures_util::Stream + Unpin> futures_util::Stream for SetOnDrop<S> {
+    type Item = S::Item;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<S::Item>> {
+        std::pin::Pin::new(&mut self.0).poll_next(cx)
+    }
+}
+
+impl<S> Drop for SetOnDrop<S> {
+    fn drop(&mut self) {
+        self.1.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Reads until the server closes; returns how many bytes came.
+fn read_to_close(client: &mut Client) -> usize {
+    while client.fill() {}
+    client.buf.len()
+}
+
+#[test]
+fn a_client_that_stops_reading_is_cut_off_after_the_write_timeout() {
+    const SIZE: usize = 1 << 20;
+    const REQUESTS: usize = 64;
+    let config = ServerConfig::default()
+        .max_connections(1)
+        .write_timeout(Duration::from_millis(300));
+    let server = big_server(config, SIZE, Arc::default());
+    // 64 MiB asked for, far more than the socket buffers hold; never read.
+    let mut stuck = server.connect();
+    let requests: Vec<u8> = (0..REQUESTS).flat_map(|_| get("/big")).collect();
+    stuck.send(&requests);
+    // The only connection slot comes free once the server gives up on the stuck client.
+    let mut next = server.connect();
+    next.send(&get("/next"));
+    assert_eq!(next.response().text(), "/next");
+    let received = read_to_close(&mut stuck);
+    assert!(received < SIZE * REQUESTS, "{received} bytes");
+}
+
+#[test]
+fn a_stream_to_a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
+    let dropped = Arc::new(AtomicBool::new(false));
+    let config = ServerConfig::default()
+        .max_connections(1)
+        .write_timeout(Duration::from_millis(300));
+    let server = big_server(config, 1 << 20, dropped.clone());
+    let mut stuck = server.connect();
+    stuck.send(&get("/endless"));
+    let mut next = server.connect();
+    next.send(&get("/next"));
+    assert_eq!(next.response().text(), "/next");
+    // The connection ended (its slot is free) after dropping the response body.
+    assert!(dropped.load(Ordering::SeqCst));
+    read_to_close(&mut stuck);
+}
+
+#[test]
+fn a_slow_but_steady_reader_gets_a_response_that_outlasts_the_write_timeout() {
+    const SIZE: usize = 16 << 20;
+    let write_timeout = Duration::from_secs(1);
+    let server = big_server(
+        ServerConfig::default().write_timeout(write_timeout),
+        SIZE,
+        Arc::default(),
+    );
+    let mut client = server.connect();
+    client.send(&get("/big"));
+    // Small reads with pauses: at least 512 of them, 5 ms apart, so well over a second in
+    // all, while the server never waits long for the next one.
+    let started = Instant::now();
+    let mut chunk = [0u8; 32 * 1024];
+    let mut received = Vec::with_capacity(SIZE + 1024);
+    let head_and_body = loop {
+        let n = client.stream.read(&mut chunk).unwrap();
+        assert!(n > 0, "closed after {} bytes", received.len());
+        received.extend_from_slice(&chunk[..n]);
+        if let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+            if received.len() >= end + 4 + SIZE {
+                break end + 4 + SIZE;
+            }
+        }
+        thread::sleep(Duration::from_millis(5));
+    };
+    assert!(started.elapsed() > write_timeout);
+    assert_eq!(received.len(), head_and_body);
+    assert!(received.ends_with(&[b'x'; 1024]));
+    // Still in step after it.
+    client.send(&get("/after"));
+    assert_eq!(client.response().text(), "/after");
 }

@@ -35,6 +35,7 @@ pub struct ServerConfig {
     pub(crate) header_read_timeout: Duration,
     pub(crate) body_read_timeout: Duration,
     pub(crate) keep_alive_timeout: Duration,
+    pub(crate) write_timeout: Duration,
     pub(crate) keep_alive: bool,
     pub(crate) max_connections: usize,
     pub(crate) shutdown_timeout: Duration,
@@ -50,6 +51,7 @@ impl Default for ServerConfig {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
             keep_alive_timeout: Duration::from_secs(60),
+            write_timeout: Duration::from_secs(30),
             keep_alive: true,
             max_connections: 10_000,
             shutdown_timeout: Duration::from_secs(30),
@@ -111,6 +113,21 @@ impl ServerConfig {
     /// closes it quietly. Default 60 s.
     pub fn keep_alive_timeout(mut self, timeout: Duration) -> ServerConfig {
         self.keep_alive_timeout = timeout.min(FOREVER);
+        self
+    }
+
+    /// How long the server waits for a client to take more of a response. When a write
+    /// cannot go through (the client is not reading, and the socket's buffers are full), the
+    /// client has this long to read enough for it to make progress; past it the server
+    /// closes the connection. A client that stops reading cannot hold a connection (and its
+    /// place under [`max_connections`](ServerConfig::max_connections)) for ever.
+    ///
+    /// It bounds each wait, not a whole response: a large download, or a stream that goes
+    /// on for hours, to a client that reads slowly but steadily takes as long as it takes.
+    /// (A bound on the whole response would have to guess how long the largest legitimate
+    /// one may take.) Default 30 s.
+    pub fn write_timeout(mut self, timeout: Duration) -> ServerConfig {
+        self.write_timeout = timeout.min(FOREVER);
         self
     }
 

@@ -9,13 +9,16 @@
 //!
 //! Timeouts: the first request's head must arrive within `header_read_timeout` of the
 //! accept; later, the connection waits `keep_alive_timeout` for a request's first byte and
-//! then `header_read_timeout` for the rest of its head. One timer per connection serves
-//! every wait; it is moved only to an earlier deadline, and a wake-up before the current
-//! deadline just re-arms it, so a busy connection does not touch the timer wheel per
-//! request.
+//! then `header_read_timeout` for the rest of its head. A write that cannot go through (the
+//! client does not read) fails once the client took nothing for `write_timeout`; that
+//! clock starts only when a write has to wait, so writes that complete at once never read
+//! it. One timer per connection serves every wait; it is moved only to an earlier
+//! deadline, and a wake-up before the current deadline just re-arms it, so a busy
+//! connection does not touch the timer wheel per request.
 
 use std::future::{Future, poll_fn};
 use std::io::{self, IoSlice};
+use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
@@ -81,6 +84,9 @@ pub(crate) async fn serve_connection<S: Service>(
             io: write,
             buf: Vec::with_capacity(1024),
             pos: 0,
+            timeout: shared.config.write_timeout,
+            stalled: None,
+            peer: info.peer,
         },
         fields: Vec::new(),
         // Armed by the first wait.
@@ -181,7 +187,7 @@ impl<S: Service> Conn<'_, S> {
             }
             seen = data.len();
             // About to wait for the client: send it what earlier requests left buffered.
-            if !self.writer.buf.is_empty() && self.writer.flush().await.is_err() {
+            if !self.writer.buf.is_empty() && self.writer.flush(&mut self.timer).await.is_err() {
                 return Err(End::Quiet);
             }
             let idle = reader.buf.is_empty();
@@ -336,11 +342,14 @@ impl<S: Service> Conn<'_, S> {
 
         // Background tasks (`depends::AfterResponse`) run once the response is sent.
         let after = AfterResponse::take(&mut response);
-        let written = self
+        let mut written = self
             .write_response(response, is_head, version, keep_alive)
             .await;
         if let Some(after) = after {
-            self.run_after_response(after, written.is_ok()).await;
+            let flushed = self.run_after_response(after, written.is_ok()).await;
+            if let (Ok(_), Err(err)) = (&written, flushed) {
+                written = Err(err);
+            }
         }
         let keep_alive = match written {
             Ok(keep_alive) => keep_alive,
@@ -370,7 +379,8 @@ impl<S: Service> Conn<'_, S> {
         if returned.is_none() {
             // The handler still holds the body (in its response, or in a task of its
             // own): wait for it, as for an idle client, with the response on its way.
-            let waited = flushing(&mut self.writer, timeout(config.keep_alive_timeout, rx)).await;
+            let wait = timeout(config.keep_alive_timeout, rx);
+            let waited = flushing(&mut self.writer, &mut self.timer, wait).await;
             let Ok(waited) = waited else {
                 return Next::Close { linger: false };
             };
@@ -394,12 +404,16 @@ impl<S: Service> Conn<'_, S> {
 
     /// Flushes the response just written (if it was), then runs its background tasks in
     /// this connection's task: the next request waits for them, and so does a graceful
-    /// shutdown. They run even if the client is gone; each task's panic is logged.
-    async fn run_after_response(&mut self, after: AfterResponse, written: bool) {
-        if written {
-            let _ = self.writer.flush().await;
-        }
+    /// shutdown. They run even if the client is gone; each task's panic is logged. Returns
+    /// how the flush went.
+    async fn run_after_response(&mut self, after: AfterResponse, written: bool) -> io::Result<()> {
+        let flushed = if written {
+            self.writer.flush(&mut self.timer).await
+        } else {
+            Ok(())
+        };
         after.run().await;
+        flushed
     }
 
     /// Queues the server's own answer and closes.
@@ -420,6 +434,7 @@ impl<S: Service> Conn<'_, S> {
         let info = self.info;
         let mut future = AssertUnwindSafe(future).catch_unwind();
         let writer = &mut self.writer;
+        let timer = &mut self.timer;
         let outcome = poll_fn(|cx| {
             if let Poll::Ready(outcome) = info.scope(|| future.poll_unpin(cx)) {
                 return Poll::Ready(Ok(outcome));
@@ -429,7 +444,7 @@ impl<S: Service> Conn<'_, S> {
                 *continue_sent = true;
             }
             if !writer.buf.is_empty() {
-                if let Poll::Ready(Err(err)) = writer.poll_flush(cx) {
+                if let Poll::Ready(Err(err)) = writer.poll_flush(cx, timer) {
                     return Poll::Ready(Err(err));
                 }
             }
@@ -483,11 +498,13 @@ impl<S: Service> Conn<'_, S> {
             (BodyWrite::Length(_), Some(bytes)) if bytes.len() <= COPY_MAX => {
                 self.writer.buf.extend_from_slice(bytes);
             }
-            (BodyWrite::Length(_), Some(bytes)) => self.writer.write_with(bytes).await?,
+            (BodyWrite::Length(_), Some(bytes)) => {
+                self.writer.write_with(bytes, &mut self.timer).await?;
+            }
             (mode, _) => self.write_stream(body, mode).await?,
         }
         if self.writer.buf.len() >= FLUSH_AT {
-            self.writer.flush().await?;
+            self.writer.flush(&mut self.timer).await?;
         }
         Ok(keep_alive)
     }
@@ -502,12 +519,13 @@ impl<S: Service> Conn<'_, S> {
         };
         loop {
             let writer = &mut self.writer;
+            let timer = &mut self.timer;
             let next = poll_fn(|cx| {
                 if let Poll::Ready(next) = body.poll_next_unpin(cx) {
                     return Poll::Ready(Ok(next));
                 }
                 if !writer.buf.is_empty() {
-                    if let Poll::Ready(Err(err)) = writer.poll_flush(cx) {
+                    if let Poll::Ready(Err(err)) = writer.poll_flush(cx, timer) {
                         return Poll::Ready(Err(err));
                     }
                 }
@@ -535,13 +553,13 @@ impl<S: Service> Conn<'_, S> {
             if chunk.len() <= COPY_MAX {
                 writer.buf.extend_from_slice(&chunk);
             } else {
-                writer.write_with(&chunk).await?;
+                writer.write_with(&chunk, &mut self.timer).await?;
             }
             if mode == BodyWrite::Chunked {
                 writer.buf.extend_from_slice(b"\r\n");
             }
             if writer.buf.len() >= FLUSH_AT {
-                writer.flush().await?;
+                writer.flush(&mut self.timer).await?;
             }
         }
         match left {
@@ -577,9 +595,13 @@ impl<S: Service> Conn<'_, S> {
                     }
                 }
             };
-            flushing(&mut self.writer, timeout_at(deadline, discard))
-                .await
-                .map(|drained| drained.unwrap_or(false))
+            flushing(
+                &mut self.writer,
+                &mut self.timer,
+                timeout_at(deadline, discard),
+            )
+            .await
+            .map(|drained| drained.unwrap_or(false))
         };
         self.reader = Some(body.into_reader());
         match drained {
@@ -590,12 +612,12 @@ impl<S: Service> Conn<'_, S> {
         }
     }
 
-    /// Sends what is buffered and closes; with `linger`, first reads and discards what the
-    /// client is still sending (bounded), so that closing with unread bytes does not reset
-    /// the connection before the client read the last answer.
+    /// Sends what is buffered (nothing after a failed write) and closes; with `linger`,
+    /// first reads and discards what the client is still sending (bounded), so that closing
+    /// with unread bytes does not reset the connection before the client read the last
+    /// answer.
     async fn close(&mut self, linger: bool) {
-        let timeout_len = self.shared.config.header_read_timeout;
-        if !matches!(timeout(timeout_len, self.writer.flush()).await, Ok(Ok(()))) {
+        if self.writer.flush(&mut self.timer).await.is_err() {
             return;
         }
         if !linger {
@@ -656,14 +678,18 @@ fn wait_for_bytes<'a>(
 
 /// Runs `future` while sending what is buffered: the connection must not sit on a finished
 /// response while it waits for something else. Fails if the write side does.
-async fn flushing<F: Future>(writer: &mut Writer, future: F) -> io::Result<F::Output> {
+async fn flushing<F: Future>(
+    writer: &mut Writer,
+    timer: &mut Sleep,
+    future: F,
+) -> io::Result<F::Output> {
     let mut future = pin!(future);
     poll_fn(|cx| {
         if let Poll::Ready(output) = future.as_mut().poll(cx) {
             return Poll::Ready(Ok(output));
         }
         if !writer.buf.is_empty() {
-            if let Poll::Ready(Err(err)) = writer.poll_flush(cx) {
+            if let Poll::Ready(Err(err)) = writer.poll_flush(cx, timer) {
                 return Poll::Ready(Err(err));
             }
         }
@@ -684,34 +710,48 @@ fn panicked(panic: Box<dyn std::any::Any + Send>, peer: std::net::SocketAddr) ->
 }
 
 /// The write side of a connection and its buffer.
+///
+/// Every write takes the connection's timer, for the write timeout: a write that returns
+/// `Pending` starts the clock (`stalled`), any progress stops it, and a wait that outlasts
+/// it fails the write. After a failure the buffer is dropped: nothing more can be sent.
 struct Writer {
     io: OwnedWriteHalf,
     buf: Vec<u8>,
     /// How much of `buf` is already written.
     pos: usize,
+    /// `ServerConfig::write_timeout`.
+    timeout: Duration,
+    /// While writes wait for the client: when it must have taken more bytes by. `None`
+    /// while writes go through, so that they never read the clock.
+    stalled: Option<Instant>,
+    /// For the log.
+    peer: SocketAddr,
 }
 
 impl Writer {
     /// Writes the whole buffer, then empties it.
-    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_flush(&mut self, cx: &mut Context<'_>, timer: &mut Sleep) -> Poll<io::Result<()>> {
         while self.pos < self.buf.len() {
-            let n = ready!(Pin::new(&mut self.io).poll_write(cx, &self.buf[self.pos..]))?;
-            if n == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-            }
+            let n = match Pin::new(&mut self.io).poll_write(cx, &self.buf[self.pos..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(self.fail(io::ErrorKind::WriteZero))),
+                Poll::Ready(Ok(n)) => n,
+                Poll::Ready(Err(err)) => return Poll::Ready(Err(self.fail(err))),
+                Poll::Pending => return self.poll_stalled(cx, timer).map(Err),
+            };
             self.pos += n;
+            self.stalled = None;
         }
         self.buf.clear();
         self.pos = 0;
         Poll::Ready(Ok(()))
     }
 
-    async fn flush(&mut self) -> io::Result<()> {
-        poll_fn(|cx| self.poll_flush(cx)).await
+    async fn flush(&mut self, timer: &mut Sleep) -> io::Result<()> {
+        poll_fn(|cx| self.poll_flush(cx, timer)).await
     }
 
     /// Writes the buffer and then `data`, vectored, then empties the buffer.
-    async fn write_with(&mut self, data: &[u8]) -> io::Result<()> {
+    async fn write_with(&mut self, data: &[u8], timer: &mut Sleep) -> io::Result<()> {
         let mut data_pos = 0;
         poll_fn(|cx| {
             loop {
@@ -721,15 +761,21 @@ impl Writer {
                     return Poll::Ready(Ok::<(), io::Error>(()));
                 }
                 let io = Pin::new(&mut self.io);
-                let n = if buffered.is_empty() {
-                    ready!(io.poll_write(cx, rest))?
+                let written = if buffered.is_empty() {
+                    io.poll_write(cx, rest)
                 } else {
                     let slices = [IoSlice::new(buffered), IoSlice::new(rest)];
-                    ready!(io.poll_write_vectored(cx, &slices))?
+                    io.poll_write_vectored(cx, &slices)
                 };
-                if n == 0 {
-                    return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-                }
+                let n = match written {
+                    Poll::Ready(Ok(0)) => {
+                        return Poll::Ready(Err(self.fail(io::ErrorKind::WriteZero)));
+                    }
+                    Poll::Ready(Ok(n)) => n,
+                    Poll::Ready(Err(err)) => return Poll::Ready(Err(self.fail(err))),
+                    Poll::Pending => return self.poll_stalled(cx, timer).map(Err),
+                };
+                self.stalled = None;
                 let from_buffer = n.min(buffered.len());
                 self.pos += from_buffer;
                 data_pos = (data_pos + n - from_buffer).min(data.len());
@@ -739,5 +785,44 @@ impl Writer {
         self.buf.clear();
         self.pos = 0;
         Ok(())
+    }
+
+    /// A write would block: pending while the client may still take more bytes in time,
+    /// the write's failure once it took none for the write timeout.
+    fn poll_stalled(&mut self, cx: &mut Context<'_>, timer: &mut Sleep) -> Poll<io::Error> {
+        // The first wait since the last progress starts the clock.
+        let deadline = *self
+            .stalled
+            .get_or_insert_with(|| Instant::now() + self.timeout);
+        // As for every wait on the connection's timer: moved only to an earlier deadline,
+        // re-armed when it fires for an earlier wait's.
+        if deadline < timer.deadline() {
+            timer.reset(deadline);
+        }
+        loop {
+            ready!(Pin::new(&mut *timer).poll(cx));
+            if Instant::now() >= deadline {
+                tracing::debug!(
+                    peer = %self.peer,
+                    timeout = ?self.timeout,
+                    "corio-web: the client stopped reading the response; closing"
+                );
+                let err = io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the client stopped reading the response",
+                );
+                return Poll::Ready(self.fail(err));
+            }
+            timer.reset(deadline);
+        }
+    }
+
+    /// The connection cannot send any more: drop what is buffered (so that closing does not
+    /// try again), and pass the error on.
+    fn fail(&mut self, err: impl Into<io::Error>) -> io::Error {
+        self.buf.clear();
+        self.pos = 0;
+        self.stalled = None;
+        err.into()
     }
 }
