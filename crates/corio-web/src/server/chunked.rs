@@ -9,8 +9,9 @@
 //! It is strict where leniency lets a request be read two ways (request smuggling): a chunk
 //! size is hex digits only and must fit in a `u64`, every line ends in CRLF (a bare LF is an
 //! error), and chunk data must be followed by CRLF. Chunk extensions and trailer fields are
-//! checked for control characters and discarded; their total size is bounded so a client
-//! cannot keep a body going forever without sending data.
+//! checked for control characters and discarded; their total size is bounded, and so is each
+//! chunk-size line's padding (leading zeros, whitespace), so a client cannot keep a body
+//! going forever without sending data.
 
 use std::fmt;
 
@@ -18,6 +19,9 @@ use std::fmt;
 const MAX_EXTENSIONS: usize = 16 * 1024;
 /// The most bytes of trailer fields one body may carry.
 const MAX_TRAILERS: usize = 16 * 1024;
+/// The most bytes of a chunk size and the whitespace after it, per chunk-size line: 16 hex
+/// digits are a `u64`, the rest is room for leading zeros and whitespace.
+const MAX_SIZE_LINE: u8 = 64;
 
 /// Decodes one chunked body. See the [module docs](self).
 #[derive(Clone, Debug)]
@@ -25,6 +29,8 @@ pub struct ChunkedDecoder {
     state: State,
     extensions_left: usize,
     trailers_left: usize,
+    /// What is left of [`MAX_SIZE_LINE`] on the current chunk-size line.
+    size_line_left: u8,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,7 +95,8 @@ pub enum ChunkedError {
     MissingCrlf,
     /// A control character in a chunk extension or trailer field.
     InvalidByte,
-    /// More chunk extensions or trailer fields than the decoder accepts.
+    /// More chunk extensions or trailer fields than the decoder accepts, or a chunk size
+    /// padded past its limit.
     TooLong,
 }
 
@@ -100,7 +107,7 @@ impl fmt::Display for ChunkedError {
             ChunkedError::SizeOverflow => "chunk size too large",
             ChunkedError::MissingCrlf => "chunk framing is missing a CRLF",
             ChunkedError::InvalidByte => "control character in chunk extension or trailer",
-            ChunkedError::TooLong => "too many chunk extensions or trailers",
+            ChunkedError::TooLong => "chunk size line, extensions or trailers too long",
         })
     }
 }
@@ -120,6 +127,7 @@ impl ChunkedDecoder {
             state: State::SizeStart,
             extensions_left: MAX_EXTENSIONS,
             trailers_left: MAX_TRAILERS,
+            size_line_left: MAX_SIZE_LINE,
         }
     }
 
@@ -160,8 +168,17 @@ impl ChunkedDecoder {
 
     /// The state after one framing byte (any state but `Data` and `Done`).
     fn framing_byte(&mut self, byte: u8) -> Result<State, ChunkedError> {
+        if matches!(self.state, State::Size(_) | State::SizeSpace(_)) {
+            self.size_line_left = self
+                .size_line_left
+                .checked_sub(1)
+                .ok_or(ChunkedError::TooLong)?;
+        }
         Ok(match self.state {
-            State::SizeStart => State::Size(u64::from(hex_digit(byte)?)),
+            State::SizeStart => {
+                self.size_line_left = MAX_SIZE_LINE - 1;
+                State::Size(u64::from(hex_digit(byte)?))
+            }
             State::Size(size) => match byte {
                 b'\r' => State::SizeLf(size),
                 b';' => State::Extension(size),
@@ -404,5 +421,26 @@ mod tests {
             decode_in_pieces(b"1;a\x00b\r\n", 64),
             Err(ChunkedError::InvalidByte)
         );
+    }
+
+    #[test]
+    fn bounds_chunk_size_lines() {
+        // Padding (leading zeros, whitespace) must not keep a body going without data.
+        let mut input = b"1".to_vec();
+        input.extend(std::iter::repeat_n(b' ', 100_000));
+        assert_eq!(decode_in_pieces(&input, 1000), Err(ChunkedError::TooLong));
+        let mut input = vec![b'0'; 100_000];
+        input.extend_from_slice(b"1\r\n");
+        assert_eq!(decode_in_pieces(&input, 1000), Err(ChunkedError::TooLong));
+        // Every size line gets the allowance afresh.
+        let mut input = Vec::new();
+        for _ in 0..100 {
+            input.extend(std::iter::repeat_n(b'0', 40));
+            input.extend_from_slice(b"1  \r\nx\r\n");
+        }
+        input.extend_from_slice(b"0\r\n\r\n");
+        let (data, used) = decode_in_pieces(&input, 1000).unwrap();
+        assert_eq!(data, [b'x'; 100]);
+        assert_eq!(used, input.len());
     }
 }
