@@ -43,3 +43,9 @@ pub use service::{Request, Response, Service, service_fn};
 
 /// Re-exported so users name the same `http` types corio-web uses.
 pub use http;
+
+/// The FastAPI → corio-web guide (`docs/fastapi-to-corio-web.md`), whose examples run as
+/// doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/fastapi-to-corio-web.md")]
+pub struct FastApiToCorioWebGuide;

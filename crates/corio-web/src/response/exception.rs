@@ -43,6 +43,31 @@ use crate::Response;
 #[derive(Clone, Debug)]
 pub struct Exception<E>(pub E);
 
+/// So `?` raises: in a handler returning `Result<T, Exception<E>>`, a `Result<_, E>`'s
+/// error converts itself.
+///
+/// ```
+/// use corio_web::response::Exception;
+///
+/// #[derive(Clone, Debug)]
+/// struct OutOfStock;
+///
+/// fn reserve(left: u32) -> Result<u32, OutOfStock> {
+///     left.checked_sub(1).ok_or(OutOfStock)
+/// }
+///
+/// async fn buy() -> Result<String, Exception<OutOfStock>> {
+///     let left = reserve(0)?;
+///     Ok(format!("{left} left"))
+/// }
+/// # corio::run(async { assert!(buy().await.is_err()) });
+/// ```
+impl<E> From<E> for Exception<E> {
+    fn from(error: E) -> Exception<E> {
+        Exception(error)
+    }
+}
+
 impl<E: Clone + Send + Sync + 'static> IntoResponse for Exception<E> {
     fn into_response(self) -> Response {
         let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
