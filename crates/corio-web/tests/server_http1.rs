@@ -1195,3 +1195,24 @@ fn a_slow_but_steady_reader_gets_a_response_that_outlasts_the_write_timeout() {
     client.send(&get("/after"));
     assert_eq!(client.response().text(), "/after");
 }
+
+#[test]
+fn expect_100_continue_is_answered_for_a_body_read_after_the_handler_returns() {
+    // The response streams the request body back: the body is read only after the handler
+    // answered, and the client must be told to send it first.
+    let server = start(
+        ServerConfig::default(),
+        service_fn(|request: Request| async move { Response::new(request.into_body()) }),
+    );
+    let mut client = server.connect();
+    client.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+    let interim = response_within(&mut client, Duration::from_secs(5));
+    assert_eq!(interim.status, 100);
+    client.send(b"hello");
+    let reply = client.response();
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.text(), "hello");
+    assert_eq!(reply.header("connection"), None);
+    client.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nnext");
+    assert_eq!(client.response().text(), "next");
+}

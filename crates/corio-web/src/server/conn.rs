@@ -295,14 +295,19 @@ impl<S: Service> Conn<'_, S> {
             }
             Err(panic) => panicked(panic, info.peer),
         };
-        if expect.as_ref().is_some_and(|expect| expect.finish()) {
-            self.writer.buf.extend_from_slice(CONTINUE);
-            continue_sent = true;
-        }
 
         // What became of the body so far (it comes home at once when read to its end or
         // failed, or when dropped with the request).
         let mut returned = home.as_mut().and_then(|rx| rx.try_recv().ok());
+        // A body still out (in the response, or in a task) is read after this answer, so
+        // the client must be told to send it now, before the final response.
+        if expect
+            .as_ref()
+            .is_some_and(|expect| expect.finish(returned.is_none()))
+        {
+            self.writer.buf.extend_from_slice(CONTINUE);
+            continue_sent = true;
+        }
         let mut linger = false;
         match returned.as_ref().map(|r| r.outcome) {
             Some(Outcome::Failed(Failure::Io)) => return Next::Close { linger: false },

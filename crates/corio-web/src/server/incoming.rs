@@ -25,9 +25,11 @@
 //! A client that sends `Expect: 100-continue` waits for `100 Continue` before sending the
 //! body. The body stream asks for it on its first poll through a shared [`Continue`]; the
 //! connection task, which owns the write side, writes it (it polls the handler and watches
-//! the request together). If the handler answers without ever reading the body, no `100` is
-//! sent, and the connection closes after the response, since the client may or may not send
-//! the body now.
+//! the request together). If the handler answers while the body is still out (in the
+//! response body, or in a task of its own), the body will be read after the answer: `100`
+//! goes out before the final response. If the handler answers having dropped the body
+//! unread, no `100` is sent, and the connection closes after the response, since the client
+//! may or may not send the body now.
 //!
 //! [`Body`]: crate::Body
 
@@ -375,7 +377,8 @@ const SUPPRESSED: u8 = 3;
 
 /// The `100 Continue` handshake between a body stream (which wants the body) and the
 /// connection task (which writes). The state only moves forward: `IDLE → WANTED → SENT`,
-/// or `IDLE → SUPPRESSED` once the final response is on its way.
+/// `IDLE → SENT` when the final response is on its way and the body will be read after
+/// it, or `IDLE → SUPPRESSED` when it will not.
 #[derive(Debug)]
 pub(crate) struct Continue {
     state: AtomicU8,
@@ -410,14 +413,20 @@ impl Continue {
             .is_ok()
     }
 
-    /// Connection side, once the handler answered: true if `100 Continue` was asked for
-    /// and must be written before the response. After this no `100` is ever asked for.
-    pub(crate) fn finish(&self) -> bool {
+    /// Connection side, once the handler answered: true if `100 Continue` must be written
+    /// before the response, because it was asked for, or because the body is still `out`
+    /// (it will be read after the answer). After this no `100` is ever asked for.
+    pub(crate) fn finish(&self, out: bool) -> bool {
+        let (next, send) = if out {
+            (SENT, true)
+        } else {
+            (SUPPRESSED, false)
+        };
         match self
             .state
-            .compare_exchange(IDLE, SUPPRESSED, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(IDLE, next, Ordering::AcqRel, Ordering::Acquire)
         {
-            Ok(_) => false,
+            Ok(_) => send,
             // Only the connection moves the state on from WANTED, so this store races
             // with nothing.
             Err(WANTED) => {
