@@ -27,7 +27,8 @@
 //! ([`ValidationError`], [`ErrorKind`]). Every wrong value is reported, not just the first:
 //! within one extractor (three bad query fields give three errors; see the `de` module for
 //! how) and across a handler's extractors, which the handler layer merges with
-//! [`Rejections`].
+//! [`Rejections`]. An extractor reports at most a thousand errors, so that a small
+//! request cannot stand for millions of them.
 //!
 //! Values are read leniently, as pydantic's lax mode reads them: `"42"` is an integer,
 //! `"yes"` a boolean. Constraints (`ge`, `max_length`, `pattern`, ...) are declared on the

@@ -23,6 +23,9 @@ fn within<R>(
     input: &Value,
     f: impl FnOnce() -> Result<R, DeError>,
 ) -> Result<R, DeError> {
+    if context::full() {
+        return Err(DeError::TooMany);
+    }
     context::push(part);
     let result = f().map_err(|e| e.located(|| input.clone()));
     context::pop();

@@ -72,6 +72,12 @@ impl Hints {
     }
 }
 
+/// The most errors one extraction collects. Without a bound, a 2 MiB body of `[{},{},...]`
+/// read as a list of structs with five required fields makes millions of errors (gigabytes
+/// of memory, and a response as large); past this, the pass stops (see `DeError::TooMany`)
+/// and the errors found so far are reported.
+pub(crate) const MAX_ERRORS: usize = 1000;
+
 struct Frame {
     part: LocPart,
     has_error: bool,
@@ -186,6 +192,9 @@ pub(crate) fn key_part(key: &str, field: Option<&'static str>) -> LocPart {
 /// Records `kind` at the current location.
 pub(crate) fn record(kind: ErrorKind, input: Value) {
     with(|ctx| {
+        if ctx.errors.len() >= MAX_ERRORS {
+            return;
+        }
         let loc = ctx.frames.iter().map(|f| f.part.clone()).collect();
         if let Some(top) = ctx.frames.last_mut() {
             top.has_error = true;
@@ -198,6 +207,9 @@ pub(crate) fn record(kind: ErrorKind, input: Value) {
 /// gets a frame of its own).
 pub(crate) fn record_child(part: LocPart, kind: ErrorKind, input: Value) {
     with(|ctx| {
+        if ctx.errors.len() >= MAX_ERRORS {
+            return;
+        }
         let mut loc: Loc = ctx.frames.iter().map(|f| f.part.clone()).collect();
         loc.push(part);
         ctx.errors.push(kind.at(loc, input));
@@ -209,7 +221,7 @@ pub(crate) fn record_child(part: LocPart, kind: ErrorKind, input: Value) {
 /// Silenced when the value or one that contains it already has an error.
 pub(crate) fn report(relative: &[LocPart], kind: ErrorKind, input: Value) -> bool {
     with(|ctx| {
-        if ctx.frames.iter().any(|f| f.has_error) {
+        if ctx.errors.len() >= MAX_ERRORS || ctx.frames.iter().any(|f| f.has_error) {
             return;
         }
         let input = if ctx.shape.strings() {
@@ -262,7 +274,7 @@ pub(crate) fn offer(value: &Value) {
 /// `false` if no pass is running.
 pub(crate) fn report_captured(loc: Loc, kind: ErrorKind, input: Value) -> bool {
     with(|ctx| {
-        if ctx.frames.iter().any(|f| f.has_error) {
+        if ctx.errors.len() >= MAX_ERRORS || ctx.frames.iter().any(|f| f.has_error) {
             return;
         }
         ctx.errors.push(kind.at(loc, input));
@@ -279,6 +291,11 @@ fn stringify(value: Value) -> Value {
         Value::Array(items) => Value::Array(items.into_iter().map(stringify).collect()),
         other => other,
     }
+}
+
+/// Whether the pass has collected [`MAX_ERRORS`] and should stop.
+pub(crate) fn full() -> bool {
+    with(|ctx| ctx.errors.len() >= MAX_ERRORS).unwrap_or(false)
 }
 
 pub(crate) fn error_count() -> usize {

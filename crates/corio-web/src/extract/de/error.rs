@@ -51,6 +51,8 @@ pub(crate) enum DeError {
     /// The program, not the request, is wrong (a `Path` tuple that does not fit the route):
     /// answered with a 500.
     Internal(String),
+    /// The pass collected `context::MAX_ERRORS` errors: it stops, and they are reported.
+    TooMany,
 }
 
 impl DeError {
@@ -66,7 +68,7 @@ impl DeError {
                     *loc = Some(context::loc());
                 }
             }
-            DeError::Custom { .. } | DeError::Internal(_) => {}
+            DeError::Custom { .. } | DeError::Internal(_) | DeError::TooMany => {}
         }
         self
     }
@@ -112,7 +114,7 @@ impl DeError {
                 };
                 kind.at(with(loc, None), input)
             }
-            DeError::Internal(_) => return None,
+            DeError::Internal(_) | DeError::TooMany => return None,
         })
     }
 }
@@ -124,6 +126,7 @@ impl fmt::Display for DeError {
             DeError::UnknownField { field, .. } => write!(f, "unknown field `{field}`"),
             DeError::UnknownVariant { variant, .. } => write!(f, "unknown variant `{variant}`"),
             DeError::Custom { msg, .. } | DeError::Internal(msg) => f.write_str(msg),
+            DeError::TooMany => f.write_str("too many errors"),
         }
     }
 }

@@ -136,7 +136,9 @@ pub(crate) fn from_value<T: DeserializeOwned>(
         }
         if let Some(error) = error.into_validation_error(&root) {
             // A value already reported (or inside one) failed again on its placeholder.
-            if !errors.iter().any(|known| error.loc.starts_with(&known.loc)) {
+            if errors.len() < context::MAX_ERRORS
+                && !errors.iter().any(|known| error.loc.starts_with(&known.loc))
+            {
                 errors.push(error);
             }
         }
