@@ -142,7 +142,8 @@ impl Constraints {
         if let Some(m) = self.multiple_of {
             let ok = match (n, m) {
                 (Number::Int(_), Number::Int(0)) => false,
-                (Number::Int(n), Number::Int(m)) => n % m == 0,
+                // Wrapping: `i128::MIN % -1` overflows, and is 0.
+                (Number::Int(n), Number::Int(m)) => n.wrapping_rem(m) == 0,
                 _ => {
                     let q = n.as_f64() / m.as_f64();
                     q.is_finite() && (q - q.round()).abs() < 1e-9
@@ -621,5 +622,25 @@ impl<'de, T: Deserialize<'de> + Validate> Deserialize<'de> for Validated<T> {
             }
         }
         Ok(Validated(value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `i128::MIN % -1` overflows (and panics in every build): a client could send that
+    /// value to a `Constrained<i128, _>` with `multiple_of(-1)`.
+    #[test]
+    fn multiple_of_minus_one_does_not_overflow() {
+        let constraints = Constraints::new().multiple_of(-1);
+        assert_eq!(constraints.check_number(Number::Int(i128::MIN)), None);
+        assert_eq!(constraints.check_number(Number::Int(7)), None);
+        let threes = Constraints::new().multiple_of(3);
+        assert_eq!(
+            threes.check_number(Number::Int(i128::MIN)),
+            Some(ErrorKind::MultipleOf(Number::Int(3)))
+        );
+        assert_eq!(threes.check_number(Number::Int(-9)), None);
     }
 }
