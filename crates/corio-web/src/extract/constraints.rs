@@ -36,7 +36,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use regex::Regex;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -218,23 +218,34 @@ impl Constraints {
 
 /// Whether `s` contains a match of `pattern`. Compiled patterns are cached (there are as
 /// many as the program declares); an invalid one matches nothing, so it fails closed.
+///
+/// The cache hands out `Arc<Regex>`, not `Regex` clones: a cloned `Regex` starts with an
+/// empty pool of matching caches and builds a new one on its first match, which made
+/// every check allocate. Looking a pattern up by `&str` under a read lock allocates
+/// nothing and lets threads check at once.
 fn pattern_matches(pattern: &str, s: &str) -> bool {
-    static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
+    type Cache = RwLock<HashMap<String, Option<Arc<Regex>>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    let regex = {
-        let mut cache = cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        cache
+    let cached = cache
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(pattern)
+        .cloned();
+    let regex = match cached {
+        Some(regex) => regex,
+        None => cache
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
             .entry(pattern.to_owned())
             .or_insert_with(|| match Regex::new(pattern) {
-                Ok(regex) => Some(regex),
+                Ok(regex) => Some(Arc::new(regex)),
                 Err(e) => {
                     tracing::error!(pattern, error = %e, "invalid constraint pattern");
                     None
                 }
             })
-            .clone()
+            .clone(),
     };
     regex.is_some_and(|regex| regex.is_match(s))
 }
