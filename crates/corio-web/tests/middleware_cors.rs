@@ -260,7 +260,33 @@ fn disallowed_simple_requests_reach_the_app_unmarked() {
             .await;
         assert_eq!(response.status(), 200);
         assert_eq!(response.text(), "Homepage");
-        assert!(cors_headers(&response).is_empty());
+        // No allow-origin; only the `Vary` every answer of a listed-origins policy has.
+        assert_eq!(cors_headers(&response), ["vary: Origin"]);
+    });
+}
+
+/// With origins listed, whether a response names its origin depends on the `Origin` the
+/// request had, so every response says so (the Fetch standard's "CORS protocol and HTTP
+/// caches"). Without it, a shared cache that stored the answer to a refused origin, or to
+/// a request with no `Origin` at all (a navigation), hands that unmarked answer to the
+/// allowed origin, whose requests then fail until the entry expires. Starlette adds
+/// `Vary: Origin` only when it names the origin.
+#[test]
+fn responses_that_depend_on_the_origin_vary_on_it() {
+    corio::run(async {
+        let listed = client(specific());
+        for origin in [None, Some("https://another.org")] {
+            let mut request = listed.get("/");
+            if let Some(origin) = origin {
+                request = request.header("origin", origin);
+            }
+            let response = request.send().await;
+            assert_eq!(response.text(), "Homepage");
+            assert_eq!(cors_headers(&response), ["vary: Origin"], "{origin:?}");
+        }
+        // A `*` for everyone does not depend on the origin.
+        let star = client(allow_all(false));
+        assert!(cors_headers(&star.get("/").send().await).is_empty());
     });
 }
 

@@ -8,6 +8,12 @@
 //! not, with the allow headers either way (the browser enforces the policy; the 400 is for
 //! humans reading the network tab). Any other request with `Origin` goes to the
 //! application and its response is marked with the allow headers.
+//!
+//! Unlike Starlette, a policy that lists origins (rather than allowing `*`) puts
+//! `Vary: Origin` on every response, including those to refused origins and to requests
+//! without `Origin`: each of them depends on the origin, and a shared cache that stored
+//! one unmarked would serve it to the allowed origins too (the Fetch standard's "CORS
+//! protocol and HTTP caches").
 
 use std::sync::Arc;
 
@@ -265,6 +271,9 @@ struct Policy {
     /// A preflight answers with the origin itself (and `Vary: Origin`) rather than `*`:
     /// when origins are listed, or when credentials forbid `*`.
     preflight_names_origin: bool,
+    /// Every response depends on the request's origin (origins are listed, not `*`), so
+    /// every response carries `Vary: Origin`.
+    vary_always: bool,
     /// Set on every response to a CORS request that is not a preflight.
     simple_headers: Vec<(HeaderName, HeaderValue)>,
     /// Set on every preflight answer, allowed or not.
@@ -329,6 +338,7 @@ impl Policy {
             any_header,
             credentials: cors.credentials,
             preflight_names_origin,
+            vary_always: !any_origin,
             simple_headers,
             preflight_headers,
         }
@@ -421,6 +431,8 @@ impl Policy {
         };
         if name_origin {
             headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        }
+        if name_origin || self.vary_always {
             add_vary(headers, "Origin");
         }
     }
@@ -439,7 +451,16 @@ impl Service for CorsService {
 
     fn call(&self, request: Request) -> ResponseFuture {
         let Some(origin) = request.headers().get(ORIGIN).cloned() else {
-            return self.inner.call(request);
+            if !self.policy.vary_always {
+                return self.inner.call(request);
+            }
+            // Not CORS, but had it come with an allowed origin the answer would differ.
+            let response = self.inner.call(request);
+            return Box::pin(async move {
+                let mut response = response.await;
+                add_vary(response.headers_mut(), "Origin");
+                response
+            });
         };
         if request.method() == Method::OPTIONS
             && request
