@@ -5,6 +5,11 @@ use http::{HeaderMap, HeaderValue, header};
 /// Adds `name` to `headers`' `Vary`, unless it (or `*`) is already listed. Several `Vary`
 /// lines are merged into one, as caches read them as one list anyway.
 pub(crate) fn add_vary(headers: &mut HeaderMap, name: &'static str) {
+    // The common case, on every response CORS or gzip passes: nothing to merge with.
+    if !headers.contains_key(header::VARY) {
+        headers.insert(header::VARY, HeaderValue::from_static(name));
+        return;
+    }
     let existing: Vec<&str> = headers
         .get_all(header::VARY)
         .iter()
