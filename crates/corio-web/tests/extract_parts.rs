@@ -104,6 +104,40 @@ fn optional_headers_and_the_raw_map() {
     assert_eq!(headers["x-token"], "t");
 }
 
+/// A header is matched by its dashed name (`x_token` reads `X-Token`), so one whose own
+/// name has underscores must not stand in for it: a proxy that strips or sets `X-User`
+/// passes a client's `X_User` through untouched. FastAPI looks up `x-user` only.
+#[test]
+fn headers_named_with_underscores_do_not_stand_in_for_dashed_ones() {
+    #[derive(Debug, Deserialize)]
+    struct Token {
+        x_token: String,
+    }
+    let mut parts = get("/", &[("x_token", "forged")]);
+    assert!(
+        extract::<Option<Header<Token>>, ()>(&mut parts, &())
+            .unwrap()
+            .is_none()
+    );
+    let (status, body) = answer(extract::<Header<Token>, ()>(&mut parts, &()).unwrap_err());
+    assert_eq!(status, 422);
+    assert_eq!(body["detail"][0]["loc"], json!(["header", "x-token"]));
+
+    let mut parts = get("/", &[("x_token", "forged"), ("x-token", "real")]);
+    let Header(token) = extract::<Header<Token>, ()>(&mut parts, &()).unwrap();
+    assert_eq!(token.x_token, "real");
+    let mut parts = get(
+        "/",
+        &[
+            ("User-Agent", "curl/8"),
+            ("X_Token", "forged"),
+            ("X-Token", "real"),
+        ],
+    );
+    let Header(agent) = extract::<Header<Agent>, ()>(&mut parts, &()).unwrap();
+    assert_eq!(agent.x_token, ["real"]);
+}
+
 #[test]
 fn cookies() {
     #[derive(Debug, Deserialize)]

@@ -20,7 +20,8 @@ const HEADERS: Shape = Shape::Multi {
 /// Headers deserialized into `T`, as FastAPI reads `Header()` parameters: a field
 /// `user_agent` reads the `user-agent` header (names are case-insensitive), a `Vec` field
 /// gets every value of a repeated header, a scalar the first. Errors are located at
-/// `["header", "user-agent"]`.
+/// `["header", "user-agent"]`. Headers whose names have underscores are not read (a
+/// client's `x_token` must not pass for `x-token`); the raw `HeaderMap` has them.
 ///
 /// `Option<Header<T>>` is `None` when every required header is absent.
 ///
@@ -43,13 +44,22 @@ pub struct Header<T>(pub T);
 
 super::newtype_extractor!(Header);
 
+/// The headers keyed as fields name them, `-` read as `_`. A header whose own name has
+/// an underscore is left out: it would pass for the dashed one (`X_User` for `X-User`),
+/// which proxies that strip or set `X-User` do not touch. FastAPI, too, looks up only the
+/// dashed name.
 fn object(headers: &HeaderMap) -> Value {
-    multi_object(headers.iter().map(|(name, value)| {
-        (
-            Cow::Owned(name.as_str().replace('-', "_")),
-            String::from_utf8_lossy(value.as_bytes()),
-        )
-    }))
+    multi_object(
+        headers
+            .iter()
+            .filter(|(name, _)| !name.as_str().contains('_'))
+            .map(|(name, value)| {
+                (
+                    Cow::Owned(name.as_str().replace('-', "_")),
+                    String::from_utf8_lossy(value.as_bytes()),
+                )
+            }),
+    )
 }
 
 impl<T: DeserializeOwned> Header<T> {
