@@ -179,6 +179,23 @@ fn cookies() {
     );
 }
 
+/// A chunk without `=` is a value with an empty name, as Starlette (and RFC 6265bis)
+/// read it, not a name with an empty value: `Cookie: flag` sets no cookie `flag`.
+#[test]
+fn a_bare_cookie_word_is_a_value_without_a_name() {
+    #[derive(Debug, Deserialize)]
+    struct Flags {
+        flag: Option<String>,
+    }
+    let mut parts = get("/", &[("cookie", "flag; session=1")]);
+    let cookies = extract::<Cookies, ()>(&mut parts, &()).unwrap();
+    assert_eq!(cookies.get("flag"), None);
+    assert_eq!(cookies.get(""), Some("flag"));
+    assert_eq!(cookies.get("session"), Some("1"));
+    let Cookie(flags) = extract::<Cookie<Flags>, ()>(&mut parts, &()).unwrap();
+    assert_eq!(flags.flag, None);
+}
+
 #[derive(Clone)]
 struct AppState {
     name: &'static str,

@@ -13,7 +13,7 @@ use super::{ExtractError, FromRequestParts, OptionalFromRequestParts, RequestVal
 
 /// The request's cookies, name to value, from its `Cookie` headers. Parsed leniently, as
 /// Starlette parses them: pairs split on `;`, surrounding quotes dropped, a later cookie of
-/// the same name wins.
+/// the same name wins, and a chunk without `=` is a value with an empty name.
 ///
 /// ```
 /// use corio_web::extract::Cookies;
@@ -24,7 +24,7 @@ use super::{ExtractError, FromRequestParts, OptionalFromRequestParts, RequestVal
 /// let cookies = Cookies::from_headers(&headers);
 /// assert_eq!(cookies.get("session"), Some("abc123"));
 /// assert_eq!(cookies.get("theme"), Some("dark"));
-/// assert_eq!(cookies.get("flag"), Some(""));
+/// assert_eq!(cookies.get(""), Some("flag"));
 /// assert_eq!(cookies.get("missing"), None);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -39,17 +39,13 @@ impl Cookies {
         for value in headers.get_all(header::COOKIE) {
             let text = String::from_utf8_lossy(value.as_bytes());
             for chunk in text.split(';') {
-                // A bare word is a cookie with an empty value (Starlette's reading).
+                // A bare word is a value with an empty name (Starlette's reading, and
+                // RFC 6265bis's), so it can never fill a named cookie.
                 let (name, value) = chunk.split_once('=').unwrap_or(("", chunk));
                 let (name, value) = (name.trim(), value.trim());
                 if name.is_empty() && value.is_empty() {
                     continue;
                 }
-                let (name, value) = if name.is_empty() {
-                    (value, "")
-                } else {
-                    (name, value)
-                };
                 let value = value
                     .strip_prefix('"')
                     .and_then(|v| v.strip_suffix('"'))
