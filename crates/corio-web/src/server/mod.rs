@@ -65,7 +65,8 @@
 //! smuggling) is refused with `400` and the connection closed: see `framing` and `chunked`.
 //! A request body over the limit is `413`; a head over its limits `431`; a head that is not
 //! complete within the header timeout `408`. A handler that panics is answered `500`, the
-//! panic is logged with `tracing::error!`, and the connection goes on.
+//! panic is logged with `tracing::error!`, and the connection goes on. A client that stops
+//! reading its responses is cut off after [`ServerConfig::write_timeout`].
 //!
 //! **Lean hot path.** Reused read and write buffers, head fields sliced out of the read
 //! buffer without copying, the `Date` formatted once a second, a whole small response
