@@ -206,6 +206,38 @@ fn teardowns_of_a_dropped_request_run_in_a_task_of_their_own() {
     });
 }
 
+/// A runtime that shuts down with a request still in its handler drops the request's
+/// task; its teardowns cannot go to a task of their own then (spawning on a runtime that
+/// has shut down panicked, and they never ran). They run where the request is dropped
+/// instead, as far as they can without the runtime (the db's yields, and finishes).
+#[test]
+fn teardowns_of_a_request_dropped_at_runtime_shutdown_still_run() {
+    for multi_thread in [false, true] {
+        let log = Log::default();
+        let runtime = if multi_thread {
+            corio::runtime::Builder::new_multi_thread().build().unwrap()
+        } else {
+            corio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+        };
+        let client = TestClient::new(app(&log));
+        let opened = log.clone();
+        runtime.block_on(async move {
+            corio::spawn(async move { client.get("/hangs").send().await });
+            while opened.0.lock().unwrap().len() < 2 {
+                corio::time::sleep(Duration::from_millis(1)).await;
+            }
+        });
+        drop(runtime);
+        assert_eq!(
+            log.take(),
+            ["open db", "open repo", "close repo", "close db (Cancelled)"],
+            "multi-thread: {multi_thread}"
+        );
+    }
+}
+
 #[test]
 fn a_panicking_teardown_does_not_skip_the_others_and_fails_the_request() {
     struct Fragile;

@@ -73,7 +73,10 @@
 //! - **A teardown panics:** the others still run; then the first such panic resumes (the
 //!   server answers 500 and logs it), unless the handler's own panic does.
 //! - **The request is dropped unanswered** (the client left mid-request, a forced
-//!   shutdown): the teardowns run in a task of their own, with [`Exit::Cancelled`].
+//!   shutdown): the teardowns run in a task of their own, with [`Exit::Cancelled`]. When
+//!   no task can be spawned (the runtime itself is shutting down and dropping its tasks),
+//!   they run right where the request is dropped, as far as they get without the runtime:
+//!   one that awaits a timer or I/O there is dropped unfinished (and logged).
 //!
 //! # Background tasks
 //!

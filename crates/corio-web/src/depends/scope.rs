@@ -29,8 +29,9 @@ use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, resume_unwind};
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
 
 use futures_util::FutureExt;
 use http::request::Parts;
@@ -272,14 +273,47 @@ impl Drop for CancelGuard {
             return;
         }
         let shared = self.0.clone();
-        match corio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(async move {
+        // `try_spawn`: a runtime that is shutting down drops its tasks (this request's
+        // among them), and `spawn` would panic there.
+        let spawned = corio::runtime::Handle::try_current()
+            .ok()
+            .and_then(|runtime| {
+                let job = async move {
                     let _ = tear_down(&shared, Exit::Cancelled).await;
-                });
-            }
-            Err(_) => tracing::error!(
-                "corio-web: a request was dropped outside the runtime; its teardowns do not run"
+                };
+                runtime.try_spawn(job).ok()
+            });
+        if spawned.is_none() {
+            tear_down_here(&self.0);
+        }
+    }
+}
+
+/// Runs the teardowns of a cancelled request where no task can take them (the runtime is
+/// shutting down, or there is none): each is polled a few times right here and dropped if
+/// it still waits, since what it waits for (a timer, I/O) belongs to the runtime that is
+/// gone. Teardowns that only release things finish.
+fn tear_down_here(shared: &Shared) {
+    const POLLS: usize = 16;
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        let Some(cleanup) = shared.lock().teardowns.pop() else {
+            return;
+        };
+        let mut cleanup = pin!(AssertUnwindSafe(cleanup(Exit::Cancelled)).catch_unwind());
+        let finished = (0..POLLS).find_map(|_| match cleanup.as_mut().poll(&mut cx) {
+            Poll::Ready(outcome) => Some(outcome),
+            Poll::Pending => None,
+        });
+        match finished {
+            Some(Ok(())) => {}
+            Some(Err(panic)) => tracing::error!(
+                panic = panic_message(&*panic),
+                "corio-web: a dependency's teardown panicked"
+            ),
+            None => tracing::error!(
+                "corio-web: a teardown of a request dropped without a runtime to run it \
+                 waited on that runtime, and was dropped unfinished"
             ),
         }
     }
