@@ -265,6 +265,34 @@ fn a_panicking_teardown_does_not_skip_the_others_and_fails_the_request() {
     assert_eq!(log.take(), ["open db", "close db (Responded(200))"]);
 }
 
+/// `defer_with`'s closure runs when the teardowns do; a panic in it, before it returns
+/// its future, is a panicking teardown like any other (it skipped the ones registered
+/// before it, which then ran as if the request had been cancelled).
+#[test]
+fn a_teardown_closure_that_panics_before_its_future_does_not_skip_the_others() {
+    struct Eager;
+    impl Dependency<Log> for Eager {
+        type Rejection = Infallible;
+        async fn resolve(parts: &mut Parts, log: &Log) -> Result<Self, Infallible> {
+            let _ = Depends::<Db>::from_request_parts(parts, log).await;
+            Teardown::of(parts)
+                .defer_with(|_exit| -> std::future::Ready<()> { panic!("eager boom") });
+            Ok(Eager)
+        }
+    }
+    async fn handler(_eager: Depends<Eager>) -> &'static str {
+        "answered"
+    }
+    let log = Log::default();
+    let app = App::with_state(log.clone()).get("/", handler);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        corio::run(async move { TestClient::new(app).get("/").send().await })
+    }));
+    let payload = result.expect_err("the teardown's panic reaches the server");
+    assert_eq!(payload.downcast_ref::<&str>().copied(), Some("eager boom"));
+    assert_eq!(log.take(), ["open db", "close db (Responded(200))"]);
+}
+
 #[test]
 fn exit_tells_success_from_failure() {
     use corio_web::http::StatusCode;

@@ -245,7 +245,7 @@ async fn tear_down(shared: &Shared, exit: Exit) -> Option<Panic> {
         let Some(cleanup) = shared.lock().teardowns.pop() else {
             return first_panic;
         };
-        if let Err(panic) = AssertUnwindSafe(cleanup(exit)).catch_unwind().await {
+        if let Err(panic) = AssertUnwindSafe(call(cleanup, exit)).catch_unwind().await {
             tracing::error!(
                 panic = panic_message(&*panic),
                 "corio-web: a dependency's teardown panicked"
@@ -253,6 +253,12 @@ async fn tear_down(shared: &Shared, exit: Exit) -> Option<Panic> {
             first_panic.get_or_insert(panic);
         }
     }
+}
+
+/// `cleanup(exit)`, called when first polled: a `defer_with` closure that panics before it
+/// returns its future panics inside `catch_unwind`, like one whose future panics.
+async fn call(cleanup: Cleanup, exit: Exit) {
+    cleanup(exit).await;
 }
 
 pub(super) fn panic_message(panic: &(dyn Any + Send)) -> &str {
@@ -300,7 +306,7 @@ fn tear_down_here(shared: &Shared) {
         let Some(cleanup) = shared.lock().teardowns.pop() else {
             return;
         };
-        let mut cleanup = pin!(AssertUnwindSafe(cleanup(Exit::Cancelled)).catch_unwind());
+        let mut cleanup = pin!(AssertUnwindSafe(call(cleanup, Exit::Cancelled)).catch_unwind());
         let finished = (0..POLLS).find_map(|_| match cleanup.as_mut().poll(&mut cx) {
             Poll::Ready(outcome) => Some(outcome),
             Poll::Pending => None,
