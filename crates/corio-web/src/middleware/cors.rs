@@ -406,9 +406,12 @@ impl Policy {
         let Ok(requested) = requested.to_str() else {
             return false;
         };
+        // Compared in place: no lower-cased copy of each name per preflight.
         requested.split(',').all(|name| {
-            let name = name.trim().to_ascii_lowercase();
-            self.headers_lower.contains(&name)
+            let name = name.trim();
+            self.headers_lower
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(name))
         })
     }
 
