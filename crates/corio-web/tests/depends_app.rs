@@ -155,9 +155,10 @@ fn app_dependency_validation_errors_join_the_handlers_422() {
             .iter()
             .map(|e| &e["loc"])
             .collect();
+        // FastAPI's order: the app's dependency first, then the handler's own parameters.
         assert_eq!(
             locs,
-            [&json!(["path", "id"]), &json!(["header", "x-token"])],
+            [&json!(["header", "x-token"]), &json!(["path", "id"])],
             "{body}"
         );
         assert_eq!(log.take(), ["verify"], "the handler did not run");
@@ -178,6 +179,38 @@ fn endpoints_that_cannot_merge_get_the_dependencys_422_alone() {
         }
         let ok = client.get("/bare").header("x-token", "secret").send().await;
         assert_eq!(ok.text(), "no arguments");
+    });
+}
+
+/// When the endpoint cannot report them (here it has no extractors), the guard answers
+/// the dependencies' errors itself, still in the order the dependencies ran: the app's
+/// token check before the router's `tag`, although a query comes before a header in an
+/// endpoint's own parameters.
+#[test]
+fn dependency_errors_answered_by_the_guard_keep_the_order_the_dependencies_ran_in() {
+    corio::run(async {
+        let log = Log::default();
+        let tagged = Router::new()
+            .prefix("/tagged")
+            .dependency::<Depends<Tagged<1>>>()
+            .get("/bare", no_arguments);
+        let app = App::with_state(log.clone())
+            .dependency::<Depends<Verified>>()
+            .include_router(tagged);
+        let response = TestClient::new(app).get("/tagged/bare").send().await;
+        assert_eq!(response.status(), 422);
+        let body: Value = response.json();
+        let locs: Vec<&Value> = body["detail"]
+            .as_array()
+            .expect("a list of errors")
+            .iter()
+            .map(|e| &e["loc"])
+            .collect();
+        assert_eq!(
+            locs,
+            [&json!(["header", "x-token"]), &json!(["query", "tag"])],
+            "{body}"
+        );
     });
 }
 
@@ -247,12 +280,14 @@ fn router_dependencies_run_after_the_apps_outermost_first() {
             .iter()
             .map(|e| &e["loc"])
             .collect();
+        // The dependencies' errors in the order they ran (app, then routers), then the
+        // handler's, as FastAPI lists them.
         assert_eq!(
             locs,
             [
-                &json!(["path", "id"]),
+                &json!(["header", "x-token"]),
                 &json!(["query", "tag"]),
-                &json!(["header", "x-token"])
+                &json!(["path", "id"])
             ],
             "{body}"
         );

@@ -166,12 +166,13 @@ fn dependency_errors_join_the_handlers_422() {
             .iter()
             .map(|e| &e["loc"])
             .collect();
+        // FastAPI's order: the dependencies' errors, then the handler's own parameters.
         assert_eq!(
             locs,
-            [&json!(["path", "id"]), &json!(["header", "x-token"])],
+            [&json!(["header", "x-token"]), &json!(["path", "id"])],
             "{body}"
         );
-        assert_eq!(body["detail"][1]["type"], "missing");
+        assert_eq!(body["detail"][0]["type"], "missing");
 
         // Asked for twice (by the user and by the handler), the failed token is resolved
         // once; both askers report its error.

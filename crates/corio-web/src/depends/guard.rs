@@ -28,7 +28,7 @@ use std::sync::Arc;
 use http::request::Parts;
 
 use super::{DependencyError, RequestScope, merge_new};
-use crate::extract::FromRequestParts;
+use crate::extract::{FromRequestParts, RequestValidationError};
 use crate::response::IntoResponse;
 use crate::service::ResponseFuture;
 use crate::{Request, Service};
@@ -80,7 +80,11 @@ where
     let (scope, outer) = RequestScope::enter_taking(&mut parts.extensions);
     let handoff = scope.handoff();
     Box::pin(scope.run(async move {
-        let mut invalid = outer.unwrap_or_default();
+        let mut invalid = match outer {
+            Some(DependencyError::Invalid(errors)) => errors,
+            // Only validation errors are handed down.
+            Some(DependencyError::Response(_)) | None => RequestValidationError::default(),
+        };
         for check in checks.iter() {
             match check(&mut parts, &state).await {
                 Ok(()) => {}
@@ -97,9 +101,9 @@ where
         match handoff.take() {
             // The handler layer took them: its 422 reports them with its own.
             None => answer.await,
-            Some(mut errors) => {
+            // In the order the dependencies ran, as FastAPI lists them.
+            Some(errors) => {
                 drop(answer);
-                errors.sort_by_source();
                 errors.into_response()
             }
         }

@@ -37,6 +37,7 @@ use futures_util::FutureExt;
 use http::request::Parts;
 use http::{Extensions, StatusCode};
 
+use super::DependencyError;
 use super::background::{AfterResponse, Task};
 use crate::Response;
 use crate::extract::{FromRequestParts, RequestValidationError};
@@ -158,16 +159,20 @@ impl RequestScope {
 
     /// [`enter`](RequestScope::enter), also taking the validation errors an outer
     /// dependency layer handed down (see `depends::guard`). Only layers that report them
-    /// take them.
+    /// take them. They come as the [`DependencyError`] they are, so that the handler's
+    /// `Rejections` lists them with its dependencies' errors, before its own.
     pub(crate) fn enter_taking(
         extensions: &mut Extensions,
-    ) -> (RequestScope, Option<RequestValidationError>) {
+    ) -> (RequestScope, Option<DependencyError>) {
         let shared = shared(extensions);
         let mut state = shared.lock();
         let owner = !std::mem::replace(&mut state.owned, true);
         let handed_down = state.handed_down.take();
         drop(state);
-        (RequestScope { shared, owner }, handed_down)
+        (
+            RequestScope { shared, owner },
+            handed_down.map(DependencyError::Invalid),
+        )
     }
 
     /// Where an outer layer hands validation errors down to the handler layer.

@@ -1,6 +1,7 @@
 //! What a failed extractor answers: [`Rejection`], [`ExtractError`], and [`Rejections`],
 //! which merges the rejections of all of a handler's extractors into one response.
 
+use std::any::TypeId;
 use std::convert::Infallible;
 use std::fmt;
 
@@ -8,6 +9,7 @@ use http::StatusCode;
 
 use super::validation::RequestValidationError;
 use crate::Response;
+use crate::depends::DependencyError;
 use crate::response::{HttpError, IntoResponse};
 
 /// The rejection of an extractor: a response, and possibly validation errors that merge
@@ -132,8 +134,9 @@ impl Rejection for ExtractError {
 }
 
 /// Collects the rejections of a handler's extractors into one answer, as FastAPI does:
-/// every validation error of the request in one 422, ordered path, query, header, cookie,
-/// body.
+/// every validation error of the request in one 422, those of dependencies
+/// ([`DependencyError`] rejections) first, in the order they were taken, then the
+/// extractors' own ordered path, query, header, cookie, body.
 ///
 /// Run each extractor and pass its result through [`take`](Rejections::take); once
 /// [`is_fatal`](Rejections::is_fatal) says a rejection must be answered as it is (a 413,
@@ -168,6 +171,9 @@ impl Rejection for ExtractError {
 /// ```
 #[derive(Debug, Default)]
 pub struct Rejections {
+    /// FastAPI solves an endpoint's dependencies before its own parameters and lists
+    /// their errors first, unsorted.
+    dependencies: RequestValidationError,
     invalid: RequestValidationError,
     fatal: Option<Response>,
 }
@@ -192,7 +198,9 @@ impl Rejections {
     /// Keeps a rejection: its validation errors join the others; the first rejection that
     /// is not about values is the one answered.
     pub fn push<R: Rejection>(&mut self, rejection: R) {
+        let from_dependency = TypeId::of::<R>() == TypeId::of::<DependencyError>();
         match rejection.into_validation_error() {
+            Ok(errors) if from_dependency => self.dependencies.merge(errors),
             Ok(errors) => self.invalid.merge(errors),
             Err(response) => {
                 self.fatal.get_or_insert(response);
@@ -207,7 +215,7 @@ impl Rejections {
 
     /// Whether nothing was rejected.
     pub fn is_empty(&self) -> bool {
-        self.fatal.is_none() && self.invalid.is_empty()
+        self.fatal.is_none() && self.invalid.is_empty() && self.dependencies.is_empty()
     }
 
     /// `Ok(())` if nothing was rejected; else the response: the first non-validation
@@ -220,11 +228,13 @@ impl Rejections {
         if let Some(response) = self.fatal {
             return Err(response);
         }
-        if self.invalid.is_empty() {
+        if self.invalid.is_empty() && self.dependencies.is_empty() {
             return Ok(());
         }
         let mut invalid = self.invalid;
         invalid.sort_by_source();
-        Err(invalid.into_response())
+        let mut all = self.dependencies;
+        all.merge(invalid);
+        Err(all.into_response())
     }
 }
