@@ -322,6 +322,43 @@ fn a_flood_of_invalid_elements_is_cut_off() {
     assert_eq!(body["detail"].as_array().unwrap().len(), 1000);
 }
 
+/// A filter language: the first variant nests the type itself.
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+enum Filter {
+    And(Box<Filter>, Box<Filter>),
+    Eq(String, String),
+}
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct Search {
+    filter: Filter,
+    limit: u32,
+}
+
+/// A wrong or missing value is replaced by a stand-in so collection can go on; for an enum
+/// that is its first variant, here one holding two more filters, each standing in as an
+/// `And` of two more: without a bound that recursed until the stack overflowed, which
+/// aborts the whole server. A client only had to send `{"filter": 1}`.
+#[test]
+fn a_type_that_nests_itself_in_its_first_variant_is_reported_not_a_stack_overflow() {
+    let ok = br#"{"filter": {"And": [{"Eq": ["a", "b"]}, {"Eq": ["c", "d"]}]}, "limit": 1}"#;
+    assert!(Json::<Search>::from_bytes(ok).is_ok());
+
+    let (status, body) = rejected::<Json<Search>, _>(json_request(r#"{"filter": 1, "limit": 2}"#));
+    assert_eq!(status, 422);
+    assert_eq!(
+        body["detail"][0],
+        json!({"type": "enum", "loc": ["body", "filter"], "msg": "Input should be 'And' or 'Eq'",
+               "input": 1, "ctx": {"expected": "'And' or 'Eq'"}})
+    );
+    let (status, body) = rejected::<Json<Search>, _>(json_request(r#"{"limit": 2}"#));
+    assert_eq!(status, 422);
+    assert_eq!(body["detail"][0]["type"], "missing");
+    assert_eq!(body["detail"][0]["loc"], json!(["body", "filter"]));
+}
+
 #[test]
 fn optional_json_is_none_without_a_body() {
     assert_eq!(

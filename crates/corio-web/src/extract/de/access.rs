@@ -340,7 +340,7 @@ macro_rules! key_int {
                 Ok(n) => visitor.$visit(n as $t),
                 Err(kind) => {
                     self.record(kind);
-                    Placeholder.$method(visitor)
+                    Placeholder::TOP.$method(visitor)
                 }
             }
         }
@@ -370,7 +370,7 @@ impl<'de, 'a: 'de> Deserializer<'de> for KeyDe<'a> {
             Ok(f) => visitor.visit_f64(f),
             Err(kind) => {
                 self.record(kind);
-                Placeholder.deserialize_f64(visitor)
+                Placeholder::TOP.deserialize_f64(visitor)
             }
         }
     }
@@ -384,7 +384,7 @@ impl<'de, 'a: 'de> Deserializer<'de> for KeyDe<'a> {
             Ok(b) => visitor.visit_bool(b),
             Err(kind) => {
                 self.record(kind);
-                Placeholder.deserialize_bool(visitor)
+                Placeholder::TOP.deserialize_bool(visitor)
             }
         }
     }

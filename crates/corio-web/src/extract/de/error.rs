@@ -53,6 +53,9 @@ pub(crate) enum DeError {
     Internal(String),
     /// The pass collected `context::MAX_ERRORS` errors: it stops, and they are reported.
     TooMany,
+    /// A type nests itself where a placeholder had to stand in for it (see
+    /// `placeholder`): the pass stops, and the errors found so far are reported.
+    NoPlaceholder,
 }
 
 impl DeError {
@@ -68,7 +71,10 @@ impl DeError {
                     *loc = Some(context::loc());
                 }
             }
-            DeError::Custom { .. } | DeError::Internal(_) | DeError::TooMany => {}
+            DeError::Custom { .. }
+            | DeError::Internal(_)
+            | DeError::TooMany
+            | DeError::NoPlaceholder => {}
         }
         self
     }
@@ -114,7 +120,7 @@ impl DeError {
                 };
                 kind.at(with(loc, None), input)
             }
-            DeError::Internal(_) | DeError::TooMany => return None,
+            DeError::Internal(_) | DeError::TooMany | DeError::NoPlaceholder => return None,
         })
     }
 }
@@ -127,6 +133,7 @@ impl fmt::Display for DeError {
             DeError::UnknownVariant { variant, .. } => write!(f, "unknown variant `{variant}`"),
             DeError::Custom { msg, .. } | DeError::Internal(msg) => f.write_str(msg),
             DeError::TooMany => f.write_str("too many errors"),
+            DeError::NoPlaceholder => f.write_str("a type without a finite placeholder"),
         }
     }
 }

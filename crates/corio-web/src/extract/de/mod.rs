@@ -142,6 +142,13 @@ pub(crate) fn from_value<T: DeserializeOwned>(
                 errors.push(error);
             }
         }
+        if errors.is_empty() {
+            // Cannot happen (a pass only stops early after recording an error), but an
+            // empty 422 would let the handler run with a value it never got.
+            return Err(Failure::Internal(
+                "extraction failed without naming an error".into(),
+            ));
+        }
         return Err(Failure::Invalid(errors));
     }
 }

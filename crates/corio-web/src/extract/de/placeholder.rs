@@ -3,6 +3,12 @@
 //! pass with errors never returns its result), so any value of the right shape will do:
 //! zero, `""`, empty collections, `None`, the first enum variant, a struct of placeholders.
 //! It records nothing.
+//!
+//! A type can nest itself where a placeholder must go on (an enum whose first variant
+//! holds the enum again, `And(Box<Filter>, Box<Filter>)`): a placeholder of it has no
+//! bottom. Placeholders count how deep they nest, and past [`MAX_DEPTH`] fail the pass
+//! with [`DeError::NoPlaceholder`], which reports the errors found so far (the one the
+//! placeholder stood in for among them) rather than recursing until the stack overflows.
 
 use serde::de::{
     DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor,
@@ -11,8 +17,29 @@ use serde::de::{
 
 use super::DeError;
 
+/// How deep placeholders may nest: far beyond any type's real nesting, well within the
+/// stack.
+const MAX_DEPTH: u16 = 64;
+
 #[derive(Clone, Copy)]
-pub(crate) struct Placeholder;
+pub(crate) struct Placeholder {
+    depth: u16,
+}
+
+impl Placeholder {
+    /// A placeholder for a value that is wrong or missing.
+    pub(crate) const TOP: Placeholder = Placeholder { depth: 0 };
+
+    /// The placeholder of a value inside this one.
+    fn inner(self) -> Result<Placeholder, DeError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(DeError::NoPlaceholder);
+        }
+        Ok(Placeholder {
+            depth: self.depth + 1,
+        })
+    }
+}
 
 macro_rules! visit {
     ($($method:ident => $visit:ident($value:expr)),* $(,)?) => {$(
@@ -76,11 +103,11 @@ impl<'de> Deserializer<'de> for Placeholder {
         _name: &'static str,
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        visitor.visit_newtype_struct(self)
+        visitor.visit_newtype_struct(self.inner()?)
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        visitor.visit_seq(Items(0))
+        visitor.visit_seq(Items(0, self))
     }
 
     fn deserialize_tuple<V: Visitor<'de>>(
@@ -88,7 +115,7 @@ impl<'de> Deserializer<'de> for Placeholder {
         len: usize,
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        visitor.visit_seq(Items(len))
+        visitor.visit_seq(Items(len, self))
     }
 
     fn deserialize_tuple_struct<V: Visitor<'de>>(
@@ -97,11 +124,11 @@ impl<'de> Deserializer<'de> for Placeholder {
         len: usize,
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        visitor.visit_seq(Items(len))
+        visitor.visit_seq(Items(len, self))
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        visitor.visit_map(Fields(&[]))
+        visitor.visit_map(Fields(&[], self))
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -110,7 +137,7 @@ impl<'de> Deserializer<'de> for Placeholder {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        visitor.visit_map(Fields(fields))
+        visitor.visit_map(Fields(fields, self))
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -120,14 +147,14 @@ impl<'de> Deserializer<'de> for Placeholder {
         visitor: V,
     ) -> Result<V::Value, DeError> {
         match variants.first() {
-            Some(first) => visitor.visit_enum(FirstVariant(first)),
+            Some(first) => visitor.visit_enum(FirstVariant(first, self)),
             None => Err(serde::de::Error::custom("an enum without variants")),
         }
     }
 }
 
-/// `n` placeholder items.
-struct Items(usize);
+/// `n` placeholder items inside the placeholder given.
+struct Items(usize, Placeholder);
 
 impl<'de> SeqAccess<'de> for Items {
     type Error = DeError;
@@ -140,7 +167,7 @@ impl<'de> SeqAccess<'de> for Items {
             return Ok(None);
         }
         self.0 -= 1;
-        seed.deserialize(Placeholder).map(Some)
+        seed.deserialize(self.1.inner()?).map(Some)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -148,8 +175,8 @@ impl<'de> SeqAccess<'de> for Items {
     }
 }
 
-/// Every field of a struct, each a placeholder.
-struct Fields(&'static [&'static str]);
+/// Every field of a struct, each a placeholder inside the one given.
+struct Fields(&'static [&'static str], Placeholder);
 
 impl<'de> MapAccess<'de> for Fields {
     type Error = DeError;
@@ -169,11 +196,11 @@ impl<'de> MapAccess<'de> for Fields {
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
-        seed.deserialize(Placeholder)
+        seed.deserialize(self.1.inner()?)
     }
 }
 
-struct FirstVariant(&'static str);
+struct FirstVariant(&'static str, Placeholder);
 
 impl<'de> EnumAccess<'de> for FirstVariant {
     type Error = DeError;
@@ -184,7 +211,7 @@ impl<'de> EnumAccess<'de> for FirstVariant {
         seed: V,
     ) -> Result<(V::Value, Placeholder), DeError> {
         let variant = seed.deserialize(BorrowedStrDeserializer::<DeError>::new(self.0))?;
-        Ok((variant, Placeholder))
+        Ok((variant, self.1))
     }
 }
 
@@ -196,11 +223,11 @@ impl<'de> VariantAccess<'de> for Placeholder {
     }
 
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, DeError> {
-        seed.deserialize(Placeholder)
+        seed.deserialize(self.inner()?)
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, DeError> {
-        visitor.visit_seq(Items(len))
+        visitor.visit_seq(Items(len, self))
     }
 
     fn struct_variant<V: Visitor<'de>>(
@@ -208,6 +235,6 @@ impl<'de> VariantAccess<'de> for Placeholder {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        visitor.visit_map(Fields(fields))
+        visitor.visit_map(Fields(fields, self))
     }
 }

@@ -74,7 +74,7 @@ impl<'a> ValueDe<'a> {
 macro_rules! fail {
     ($kind:expr, $value:expr, $method:ident($($arg:expr),*)) => {{
         context::record($kind, $value.clone());
-        Placeholder.$method($($arg),*)
+        Placeholder::TOP.$method($($arg),*)
     }};
 }
 
@@ -377,7 +377,7 @@ macro_rules! missing_forward {
     ($($method:ident($($arg:ident: $t:ty),*)),* $(,)?) => {$(
         fn $method<V: Visitor<'de>>(self, $($arg: $t,)* visitor: V) -> Result<V::Value, DeError> {
             self.record();
-            Placeholder.$method($($arg,)* visitor)
+            Placeholder::TOP.$method($($arg,)* visitor)
         }
     )*};
 }
