@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 
 use corio_web::extract::{
     Between, BodyLimit, Constrained, Cookie, Cookies, Extension, ExtractError, FromRef,
-    FromRequest, FromRequestParts, Header, Json, Path, PathParams, Query, Rejections, State,
+    FromRequest, FromRequestParts, Header, Json, Path, PathParams, Query, Rejections,
+    RequestValidationError, State,
 };
 use corio_web::http::{HeaderMap, Method, StatusCode, Uri};
 use corio_web::response::{HttpError, IntoResponse};
@@ -383,6 +384,18 @@ fn a_rejection_that_is_not_about_values_wins() {
     rejections.push(StatusCode::IM_A_TEAPOT);
     assert!(rejections.is_fatal());
     assert_eq!(rejections.finish().unwrap_err().status(), 401);
+}
+
+/// A rejection that claims invalid values but names none still rejects: `finish` said
+/// `Ok(())` for it, and the handler layer, finding an extractor without its value,
+/// panicked (`unreachable!`). A custom extractor could do that; it is a 500 now.
+#[test]
+fn a_validation_rejection_without_errors_is_a_500_not_a_pass() {
+    let mut rejections = Rejections::new();
+    let value: Option<u32> = rejections.take(Err(RequestValidationError::default()));
+    assert!(value.is_none());
+    assert!(!rejections.is_empty());
+    assert_eq!(rejections.finish().unwrap_err().status(), 500);
 }
 
 #[test]

@@ -200,6 +200,15 @@ impl Rejections {
     pub fn push<R: Rejection>(&mut self, rejection: R) {
         let from_dependency = TypeId::of::<R>() == TypeId::of::<DependencyError>();
         match rejection.into_validation_error() {
+            // A rejection that names no error would leave the handler without a value and
+            // nothing to answer: a bug in the rejection type, answered as one.
+            Ok(errors) if errors.is_empty() => {
+                tracing::error!(
+                    "an extractor was rejected with an empty list of validation errors"
+                );
+                self.fatal
+                    .get_or_insert(HttpError::new(500, "Internal Server Error").into_response());
+            }
             Ok(errors) if from_dependency => self.dependencies.merge(errors),
             Ok(errors) => self.invalid.merge(errors),
             Err(response) => {
