@@ -1,10 +1,11 @@
-//! A hello-world corio-web server for load tests: `GET /plaintext` and `GET /json`, on a
+//! A hello-world corio-web server for load tests: `GET /plaintext`, `GET /json` and
+//! `GET /items/{item_id}?q=...`, on a
 //! current-thread runtime (one worker), at the address given (default 127.0.0.1:8088).
 //!
 //! `bench/http-cpu` drives it with wrk and reports server CPU time per request.
 
 use corio_web::App;
-use corio_web::extract::Json;
+use corio_web::extract::{Json, Path, Query};
 use corio_web::server::Server;
 
 async fn plaintext() -> &'static str {
@@ -24,6 +25,26 @@ async fn json() -> Json<Message> {
     })
 }
 
+#[derive(serde::Deserialize)]
+struct ItemQuery {
+    q: Option<String>,
+}
+
+#[derive(serde::Serialize)]
+struct Item {
+    item_id: u32,
+    q: Option<String>,
+}
+
+/// `GET /items/{item_id}?q=...`: a typed path parameter, a query parameter and a JSON
+/// answer, each validated (the http suite's `validated` workload).
+async fn read_item(Path(item_id): Path<u32>, Query(query): Query<ItemQuery>) -> Json<Item> {
+    Json(Item {
+        item_id,
+        q: query.q,
+    })
+}
+
 fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
@@ -33,7 +54,12 @@ fn main() -> std::io::Result<()> {
         let server = Server::bind(&addr).await?;
         eprintln!("hello_server: listening on {}", server.local_addr()?);
         server
-            .serve(App::new().get("/plaintext", plaintext).get("/json", json))
+            .serve(
+                App::new()
+                    .get("/plaintext", plaintext)
+                    .get("/json", json)
+                    .get("/items/{item_id}", read_item),
+            )
             .await
     })
 }
