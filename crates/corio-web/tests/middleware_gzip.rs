@@ -182,7 +182,9 @@ fn responses_gzip_must_not_touch_are_left_alone() {
             let response = get(app.layer(Gzip::new()), Some("gzip")).await;
             let case = format!("{status} {content_type} {extra:?}");
             assert_eq!(response.status().as_u16(), status, "{case}");
-            assert_eq!(response.header("vary"), None, "{case}");
+            // A 304 says what the 200 would vary on (RFC 9110, section 15.4.5).
+            let vary = (status == 304).then_some("Accept-Encoding");
+            assert_eq!(response.header("vary"), vary, "{case}");
             let encoding = extra
                 .iter()
                 .find(|(n, _)| *n == "content-encoding")
@@ -198,15 +200,22 @@ fn responses_gzip_must_not_touch_are_left_alone() {
 }
 
 #[test]
-fn head_requests_are_not_compressed() {
+fn head_requests_are_not_compressed_but_vary_as_get_would() {
     corio::run(async {
         let app = answering(200, "text/plain", text(5000), &[]).layer(Gzip::new());
-        let response = TestClient::new(app)
+        let client = TestClient::new(app);
+        let response = client
             .head("/")
             .header("accept-encoding", "gzip")
             .send()
             .await;
         assert_eq!(response.header("content-encoding"), None);
+        // The same header fields a GET would get (RFC 9110, section 9.3.2), as far as
+        // they can be known without compressing.
+        assert_eq!(response.header("vary"), Some("Accept-Encoding"));
+        // Not for a type gzip leaves alone.
+        let image = answering(200, "image/png", text(5000), &[]).layer(Gzip::new());
+        let response = TestClient::new(image).head("/").send().await;
         assert_eq!(response.header("vary"), None);
     });
 }

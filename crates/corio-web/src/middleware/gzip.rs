@@ -3,7 +3,9 @@
 //! Whether a response *could* be compressed depends on the response alone (its status,
 //! type, size, encoding); whether it *is* depends on the request's `Accept-Encoding`. Every
 //! response that could be gets `Vary: Accept-Encoding`, compressed or not, so a cache
-//! never hands a gzip body to a client that did not ask for one, or the reverse.
+//! never hands a gzip body to a client that did not ask for one, or the reverse. So do
+//! the answer to a `HEAD` that a `GET` would compress (which is itself sent as is) and
+//! every `304`, which must carry the `Vary` of the `200` it stands for.
 //!
 //! A whole body is compressed at once (on the blocking pool when it is large, so the event
 //! loop keeps serving). A streamed body is compressed as it streams: input is compressed
@@ -142,15 +144,22 @@ impl Service for GzipService {
     }
 
     fn call(&self, request: Request) -> ResponseFuture {
-        if request.method() == Method::HEAD {
-            return self.inner.call(request);
-        }
+        let head = request.method() == Method::HEAD;
         let accepted = accepts_gzip(request.headers());
         let config = self.config;
         let response = self.inner.call(request);
         Box::pin(async move {
-            let response = response.await;
-            if !compressible(&response, config.minimum_size) {
+            let mut response = response.await;
+            // A HEAD answer is not compressed (its length would have to be computed), and
+            // a 304 has no body; both still say what the full answer varies on, as the
+            // 200 to a GET would (RFC 9110, sections 9.3.2 and 15.4.5).
+            if response.status() == StatusCode::NOT_MODIFIED
+                || (head && compressible(&response, config.minimum_size))
+            {
+                add_vary(response.headers_mut(), "Accept-Encoding");
+                return response;
+            }
+            if head || !compressible(&response, config.minimum_size) {
                 return response;
             }
             let (mut parts, body) = response.into_parts();
