@@ -125,12 +125,16 @@ fn object(headers: &HeaderMap) -> serde_json::Value {
 impl<T: DeserializeOwned> Cookie<T> {
     /// Deserializes the cookies of `headers`.
     pub fn try_from_headers(headers: &HeaderMap) -> Result<Cookie<T>, RequestValidationError> {
-        kv::extract_invalid(&object(headers), "cookie", Shape::QUERY).map(Cookie)
+        let cookies = Cookies::from_headers(headers);
+        kv::extract_pairs_invalid(&cookies.pairs, || object(headers), "cookie", Shape::QUERY)
+            .map(Cookie)
     }
 }
 
 fn extract<T: DeserializeOwned>(parts: &Parts) -> Result<Cookie<T>, ExtractError> {
-    kv::extract(&object(&parts.headers), "cookie", Shape::QUERY).map(Cookie)
+    let cookies = Cookies::from_headers(&parts.headers);
+    let object = || object(&parts.headers);
+    kv::extract_pairs(&cookies.pairs, object, "cookie", Shape::QUERY).map(Cookie)
 }
 
 kv::head_extractor!(Cookie);

@@ -56,12 +56,17 @@ fn is_form(headers: &HeaderMap) -> bool {
 async fn extract<T: DeserializeOwned>(request: Request) -> Result<Form<T>, ExtractError> {
     let form = is_form(request.headers());
     let (_, bytes) = body::read(request).await?;
-    let object = if form {
-        multi_object(form_urlencoded::parse(&bytes).filter(|(_, value)| !value.is_empty()))
-    } else {
-        Value::Object(Default::default())
+    // An empty value counts as absent (FastAPI's rule for forms).
+    let fields = || form_urlencoded::parse(&bytes).filter(|(_, value)| !value.is_empty());
+    let pairs: Vec<_> = if form { fields().collect() } else { Vec::new() };
+    let object = || {
+        if form {
+            multi_object(fields())
+        } else {
+            Value::Object(Default::default())
+        }
     };
-    kv::extract(&object, "body", Shape::QUERY).map(Form)
+    kv::extract_pairs(&pairs, object, "body", Shape::QUERY).map(Form)
 }
 
 impl<S, T> FromRequest<S, ViaRequest> for Form<T>

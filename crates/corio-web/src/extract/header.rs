@@ -48,29 +48,37 @@ super::newtype_extractor!(Header);
 /// an underscore is left out: it would pass for the dashed one (`X_User` for `X-User`),
 /// which proxies that strip or set `X-User` do not touch. FastAPI, too, looks up only the
 /// dashed name.
+fn pairs(headers: &HeaderMap) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    headers
+        .iter()
+        .filter(|(name, _)| !name.as_str().contains('_'))
+        .map(|(name, value)| {
+            let name = name.as_str();
+            // Most names have a dash; those without need no copy.
+            let name = if name.contains('-') {
+                Cow::Owned(name.replace('-', "_"))
+            } else {
+                Cow::Borrowed(name)
+            };
+            (name, String::from_utf8_lossy(value.as_bytes()))
+        })
+}
+
 fn object(headers: &HeaderMap) -> Value {
-    multi_object(
-        headers
-            .iter()
-            .filter(|(name, _)| !name.as_str().contains('_'))
-            .map(|(name, value)| {
-                (
-                    Cow::Owned(name.as_str().replace('-', "_")),
-                    String::from_utf8_lossy(value.as_bytes()),
-                )
-            }),
-    )
+    multi_object(pairs(headers))
 }
 
 impl<T: DeserializeOwned> Header<T> {
     /// Deserializes `headers`.
     pub fn try_from_headers(headers: &HeaderMap) -> Result<Header<T>, RequestValidationError> {
-        kv::extract_invalid(&object(headers), "header", HEADERS).map(Header)
+        let pairs: Vec<_> = pairs(headers).collect();
+        kv::extract_pairs_invalid(&pairs, || object(headers), "header", HEADERS).map(Header)
     }
 }
 
 fn extract<T: DeserializeOwned>(parts: &Parts) -> Result<Header<T>, ExtractError> {
-    kv::extract(&object(&parts.headers), "header", HEADERS).map(Header)
+    let pairs: Vec<_> = pairs(&parts.headers).collect();
+    kv::extract_pairs(&pairs, || object(&parts.headers), "header", HEADERS).map(Header)
 }
 
 kv::head_extractor!(Header);

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use super::de::fast::{self, Pair};
 use super::de::{self, Failure, Shape};
 
 /// `FromRequestParts` and `OptionalFromRequestParts` for a key-value extractor `$ty<T>`
@@ -76,6 +77,33 @@ pub(crate) fn extract<T: DeserializeOwned>(
         Failure::Invalid(errors) => ExtractError::Invalid(errors.into()),
         Failure::Internal(why) => ExtractError::internal(why),
     })
+}
+
+/// [`extract`] from `pairs`: the fast path, then (on any error) the collecting
+/// deserializer over the object `slow` builds from the same input.
+pub(crate) fn extract_pairs<T: DeserializeOwned, P: Pair>(
+    pairs: &[P],
+    slow: impl FnOnce() -> Value,
+    source: &'static str,
+    shape: Shape,
+) -> Result<T, ExtractError> {
+    match fast::from_pairs(pairs, shape) {
+        Some(value) => Ok(value),
+        None => extract(&slow(), source, shape),
+    }
+}
+
+/// [`extract_invalid`] from `pairs`, as [`extract_pairs`].
+pub(crate) fn extract_pairs_invalid<T: DeserializeOwned, P: Pair>(
+    pairs: &[P],
+    slow: impl FnOnce() -> Value,
+    source: &'static str,
+    shape: Shape,
+) -> Result<T, RequestValidationError> {
+    match fast::from_pairs(pairs, shape) {
+        Some(value) => Ok(value),
+        None => extract_invalid(&slow(), source, shape),
+    }
 }
 
 /// Like [`extract`], for callers that only deal in validation errors (the `try_from_*`

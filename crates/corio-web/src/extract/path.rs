@@ -147,16 +147,24 @@ super::newtype_extractor!(Path);
 impl<T: DeserializeOwned> Path<T> {
     /// Deserializes `params`.
     pub fn try_from_params(params: &PathParams) -> Result<Path<T>, RequestValidationError> {
-        kv::extract_invalid(&params.to_value(), "path", Shape::Path).map(Path)
+        kv::extract_pairs_invalid(&params.params, || params.to_value(), "path", Shape::Path)
+            .map(Path)
     }
 }
 
 fn extract<T: DeserializeOwned>(parts: &Parts) -> Result<Path<T>, ExtractError> {
-    let value = match parts.extensions.get::<PathParams>() {
-        Some(params) => params.to_value(),
-        None => Value::Object(Map::new()),
-    };
-    kv::extract(&value, "path", Shape::Path).map(Path)
+    match parts.extensions.get::<PathParams>() {
+        Some(params) => {
+            kv::extract_pairs(&params.params, || params.to_value(), "path", Shape::Path)
+        }
+        None => kv::extract_pairs::<_, (String, String)>(
+            &[],
+            || Value::Object(Map::new()),
+            "path",
+            Shape::Path,
+        ),
+    }
+    .map(Path)
 }
 
 kv::head_extractor!(Path);

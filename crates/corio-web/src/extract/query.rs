@@ -1,5 +1,7 @@
 //! [`Query<T>`]: the query string.
 
+use std::borrow::Cow;
+
 use http::Uri;
 use http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -52,8 +54,13 @@ impl<T: DeserializeOwned> Query<T> {
 
     /// Deserializes a query string (without the `?`).
     pub fn try_from_query(query: &str) -> Result<Query<T>, RequestValidationError> {
-        kv::extract_invalid(&object(query), "query", Shape::QUERY).map(Query)
+        let pairs = pairs(query);
+        kv::extract_pairs_invalid(&pairs, || object(query), "query", Shape::QUERY).map(Query)
     }
+}
+
+fn pairs(query: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+    form_urlencoded::parse(query.as_bytes()).collect()
 }
 
 fn object(query: &str) -> serde_json::Value {
@@ -62,7 +69,8 @@ fn object(query: &str) -> serde_json::Value {
 
 fn extract<T: DeserializeOwned>(parts: &Parts) -> Result<Query<T>, ExtractError> {
     let query = parts.uri.query().unwrap_or("");
-    kv::extract(&object(query), "query", Shape::QUERY).map(Query)
+    let pairs = pairs(query);
+    kv::extract_pairs(&pairs, || object(query), "query", Shape::QUERY).map(Query)
 }
 
 kv::head_extractor!(Query);

@@ -22,10 +22,14 @@
 //!
 //! A `Deserialize` impl that fails on its own (not through corio's hooks) ends the
 //! collection; its error is reported with the others found so far.
+//!
+//! All of that is for requests with errors. Key-value sources try [`fast`] first: the
+//! borrowed pairs read straight into `T`, falling back to the above on any error.
 
 mod access;
 pub(crate) mod context;
 mod error;
+pub(crate) mod fast;
 mod path;
 mod placeholder;
 pub(crate) mod scalar;
