@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 use http::request::Parts;
 
+use super::scope::Handoff;
 use super::{DependencyError, RequestScope, merge_new};
 use crate::extract::{FromRequestParts, RequestValidationError};
 use crate::response::IntoResponse;
@@ -78,7 +79,6 @@ where
 {
     let (mut parts, body) = request.into_parts();
     let (scope, outer) = RequestScope::enter_taking(&mut parts.extensions);
-    let handoff = scope.handoff();
     Box::pin(scope.run(async move {
         let mut invalid = match outer {
             Some(DependencyError::Invalid(errors)) => errors,
@@ -92,12 +92,12 @@ where
                 Err(DependencyError::Response(response)) => return *response,
             }
         }
-        let request = Request::from_parts(parts, body);
         if invalid.is_empty() {
-            return inner.call(request).await;
+            return inner.call(Request::from_parts(parts, body)).await;
         }
-        handoff.put(invalid);
-        let answer = inner.call(request);
+        // Into the extensions before they go: the inner layer finds the errors there.
+        let handoff = Handoff::put(&mut parts.extensions, invalid);
+        let answer = inner.call(Request::from_parts(parts, body));
         match handoff.take() {
             // The handler layer took them: its 422 reports them with its own.
             None => answer.await,

@@ -58,8 +58,11 @@
 //! A dependency that opens something (a database session) registers its closing with
 //! [`Teardown::of(parts)`](Teardown::of)`.defer(...)`; it runs after the handler has
 //! answered, whatever the answer. The handler layer runs them through the request's
-//! [`RequestScope`] (so does the outermost app- or router-level dependency layer, when
-//! there is one).
+//! [`RequestScope`] (so does an app- or router-level dependency layer whose dependencies
+//! registered first). The scope costs a request nothing until something registers in it.
+//! Registrations on the request's head are made where its answer runs (extractors, async
+//! handler bodies); a head handed to another task or thread should register there first
+//! (`Teardown::of`, `BackgroundTasks::of`) and use the handle.
 //!
 //! Teardowns run in reverse order of registration, as Python unwinds context managers: a session opened
 //! by a dependency that a later one uses is closed after it. They run after the handler

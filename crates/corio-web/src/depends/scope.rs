@@ -4,30 +4,50 @@
 //!
 //! # Who runs it
 //!
-//! The scope lives in the request's extensions, shared (an `Arc`) by everything that
-//! touches the request. The first layer that [enters](RequestScope::enter) it *owns* it:
-//! the handler layer, or an app- or router-level dependency that runs before it. The
-//! owner runs the answer inside [`RequestScope::run`], which runs the teardowns when the
-//! answer is done; layers further in only join the scope. The handler layer enters the
-//! scope *before* its extractors run and keeps its own handle, because the last extractor
-//! consumes the request (and its extensions) — a registration made there still counts.
+//! The scope's state is shared (an `Arc`) by everything that touches the request, and
+//! found through the request's extensions. It is created lazily, by the first
+//! registration (a teardown, a background task, errors handed down): most requests never
+//! register anything, and an insert into empty extensions alone costs three allocations.
 //!
-//! A [`Teardown`] taken from a request that no layer entered (a dependency resolved by
-//! hand, in a unit test) creates the scope unowned; the next layer to enter adopts it.
-//! Nobody entering it means its teardowns never run (they are dropped).
+//! The first layer that [enters](RequestScope::enter) a request that carries no scope, or
+//! one that nobody entered yet, *owns* it: the handler layer, or an app- or router-level
+//! dependency that runs before it. The owner runs the answer inside [`RequestScope::run`],
+//! which runs the teardowns when the answer is done; layers that find a scope somebody
+//! owns only join it.
+//!
+//! How the owner learns of a scope created after it entered: while [`RequestScope::run`]
+//! polls the answer, the thread's [`POLLED`] names that answer's scope (none yet). A
+//! registration on a request head that carries no scope joins that scope, or creates it
+//! and leaves it there for the owner to take when the poll returns (or unwinds). The
+//! handler layer needs this: its last extractor consumes the request (and its
+//! extensions), so only the thread tells the owner what was registered there. The same
+//! holds for any head without a scope touched while the answer is polled (one a handler
+//! builds): its registrations belong to the answer being polled.
+//!
+//! A layer that enters an outer layer's scope-less request while the outer one polls
+//! (a handler behind an app-level dependency that registered nothing) owns the scope the
+//! answer creates: the innermost answer being polled takes it. Either way the teardowns
+//! run once the handler has answered.
+//!
+//! A [`Teardown`] taken from a scope-less request while no answer is polled (a
+//! dependency resolved by hand, in a unit test; or on another task or thread than the
+//! request's) creates the scope unowned; the next layer to enter adopts it. Nobody
+//! entering it means its teardowns never run (they are dropped).
 //!
 //! When teardowns run, and what happens on panic: see the public docs of [`crate::depends`].
 //!
 //! # Cost
 //!
-//! A request whose handler has extractors pays for one small allocation (the shared
-//! state), one insertion into its extensions and two uncontended locks. The lists inside
-//! stay unallocated until something is registered.
+//! A request that registers nothing pays for a lookup in its extensions and a
+//! thread-local swap per poll: no allocation, no lock. The first registration allocates
+//! the shared state and inserts it into the extensions; the lists inside grow as things
+//! are registered.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::convert::Infallible;
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, resume_unwind};
 use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -68,7 +88,6 @@ impl Exit {
 }
 
 /// What the layers of one request share.
-#[derive(Default)]
 pub(super) struct Shared {
     state: Mutex<State>,
 }
@@ -87,6 +106,16 @@ pub(super) struct State {
 }
 
 impl Shared {
+    fn new(owned: bool) -> Arc<Shared> {
+        let state = State {
+            owned,
+            ..State::default()
+        };
+        Arc::new(Shared {
+            state: Mutex::new(state),
+        })
+    }
+
     pub(super) fn lock(&self) -> MutexGuard<'_, State> {
         // Nothing runs user code under the lock, so a poisoned lock has consistent data.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -97,14 +126,75 @@ impl Shared {
 #[derive(Clone)]
 struct ScopeKey(Arc<Shared>);
 
-/// The request's scope in `extensions`, created (unowned) if there is none.
+/// The scope of the request in `extensions`, if it has one yet.
+fn find(extensions: &Extensions) -> Option<Arc<Shared>> {
+    extensions
+        .get::<ScopeKey>()
+        .map(|ScopeKey(shared)| shared.clone())
+}
+
+/// The request's scope in `extensions`, for a registration: if there is none, the scope
+/// of the answer this thread polls (created for it if it has none), else a new, unowned
+/// one.
 pub(super) fn shared(extensions: &mut Extensions) -> Arc<Shared> {
-    if let Some(ScopeKey(shared)) = extensions.get::<ScopeKey>() {
-        return shared.clone();
+    if let Some(shared) = find(extensions) {
+        return shared;
     }
-    let shared = Arc::new(Shared::default());
+    let shared = POLLED
+        .try_with(|polled| match polled.take() {
+            Polled::Nothing => Shared::new(false),
+            Polled::Answer(scope) => {
+                let shared = scope.unwrap_or_else(|| Shared::new(true));
+                polled.set(Polled::Answer(Some(shared.clone())));
+                shared
+            }
+        })
+        // The thread is exiting: nothing is polled.
+        .unwrap_or_else(|_| Shared::new(false));
     extensions.insert(ScopeKey(shared.clone()));
     shared
+}
+
+/// What the thread is polling, for registrations on request heads that carry no scope.
+#[derive(Default)]
+enum Polled {
+    /// No request's answer.
+    #[default]
+    Nothing,
+    /// A request's answer (its owner's), and its scope once there is one.
+    Answer(Option<Arc<Shared>>),
+}
+
+thread_local! {
+    /// See the module docs ("How the owner learns...").
+    static POLLED: Cell<Polled> = const { Cell::new(Polled::Nothing) };
+}
+
+/// Names the owner's answer in [`POLLED`] for one poll; when dropped (the poll returned or
+/// unwound), puts back what was there and leaves a scope created meanwhile in `scope`.
+struct Polling<'a> {
+    scope: &'a mut Option<Arc<Shared>>,
+    outer: Polled,
+}
+
+impl Polling<'_> {
+    fn start(scope: &mut Option<Arc<Shared>>) -> Polling<'_> {
+        let answer = Polled::Answer(scope.clone());
+        // The thread is exiting: nothing registers through it any more.
+        let outer = POLLED
+            .try_with(|polled| polled.replace(answer))
+            .unwrap_or_default();
+        Polling { scope, outer }
+    }
+}
+
+impl Drop for Polling<'_> {
+    fn drop(&mut self) {
+        let outer = std::mem::take(&mut self.outer);
+        if let Ok(Polled::Answer(Some(shared))) = POLLED.try_with(|polled| polled.replace(outer)) {
+            self.scope.get_or_insert(shared);
+        }
+    }
 }
 
 /// A layer's handle on the scope of one request: the owner [runs](RequestScope::run) the
@@ -144,17 +234,17 @@ pub(super) fn shared(extensions: &mut Extensions) -> Arc<Shared> {
 /// });
 /// ```
 pub struct RequestScope {
-    shared: Arc<Shared>,
+    /// The scope, if the request had one when entered; the owner's fills in when the
+    /// first registration creates it.
+    shared: Option<Arc<Shared>>,
     owner: bool,
 }
 
 impl RequestScope {
-    /// Enters the request's scope: creates it if there is none (or adopts one nobody
-    /// entered yet) and owns it, or joins the one an outer layer owns.
+    /// Enters the request's scope: owns it if there is none yet (it is created when first
+    /// needed) or adopts one nobody entered yet, or joins the one an outer layer owns.
     pub fn enter(extensions: &mut Extensions) -> RequestScope {
-        let shared = shared(extensions);
-        let owner = !std::mem::replace(&mut shared.lock().owned, true);
-        RequestScope { shared, owner }
+        Self::enter_taking(extensions).0
     }
 
     /// [`enter`](RequestScope::enter), also taking the validation errors an outer
@@ -164,20 +254,22 @@ impl RequestScope {
     pub(crate) fn enter_taking(
         extensions: &mut Extensions,
     ) -> (RequestScope, Option<DependencyError>) {
-        let shared = shared(extensions);
+        let Some(shared) = find(extensions) else {
+            let scope = RequestScope {
+                shared: None,
+                owner: true,
+            };
+            return (scope, None);
+        };
         let mut state = shared.lock();
         let owner = !std::mem::replace(&mut state.owned, true);
         let handed_down = state.handed_down.take();
         drop(state);
-        (
-            RequestScope { shared, owner },
-            handed_down.map(DependencyError::Invalid),
-        )
-    }
-
-    /// Where an outer layer hands validation errors down to the handler layer.
-    pub(crate) fn handoff(&self) -> Handoff {
-        Handoff(self.shared.clone())
+        let scope = RequestScope {
+            shared: Some(shared),
+            owner,
+        };
+        (scope, handed_down.map(DependencyError::Invalid))
     }
 
     /// Whether this layer owns the scope (and [`run`](RequestScope::run) does its work).
@@ -197,17 +289,30 @@ impl RequestScope {
             return answer.await;
         }
         // Runs what is left of the teardowns if the request is dropped before they ran.
-        let guard = CancelGuard(self.shared);
-        let outcome = AssertUnwindSafe(answer).catch_unwind().await;
+        // Declared before the answer, so that a dropped request drops its answer first.
+        let mut guard = CancelGuard(self.shared);
+        let outcome = {
+            let mut answer = pin!(answer);
+            let scope = &mut guard.0;
+            let polled = poll_fn(|cx| {
+                let _polling = Polling::start(scope);
+                answer.as_mut().poll(cx)
+            });
+            AssertUnwindSafe(polled).catch_unwind().await
+        };
+        let Some(shared) = &guard.0 else {
+            // Nothing was registered: nothing to run, nothing to hand on.
+            return outcome.unwrap_or_else(|panic| resume_unwind(panic));
+        };
         let exit = match &outcome {
             Ok(response) => Exit::Responded(response.status()),
             Err(_) => Exit::Panicked,
         };
-        let teardown_panic = tear_down(&guard.0, exit).await;
+        let teardown_panic = tear_down(shared, exit).await;
         match (outcome, teardown_panic) {
             (Err(panic), _) | (Ok(_), Some(panic)) => resume_unwind(panic),
             (Ok(mut response), None) => {
-                let tasks = std::mem::take(&mut guard.0.lock().tasks);
+                let tasks = std::mem::take(&mut shared.lock().tasks);
                 AfterResponse::attach(&mut response, tasks);
                 response
             }
@@ -227,13 +332,17 @@ impl fmt::Debug for RequestScope {
 pub(crate) struct Handoff(Arc<Shared>);
 
 impl Handoff {
-    /// Hands `errors` down (merged with any not yet taken).
-    pub(crate) fn put(&self, errors: RequestValidationError) {
-        let mut state = self.0.lock();
+    /// Hands `errors` down (merged with any not yet taken) to the layers inside, through
+    /// the scope of the request whose extensions are `extensions` (created if needed).
+    pub(crate) fn put(extensions: &mut Extensions, errors: RequestValidationError) -> Handoff {
+        let shared = shared(extensions);
+        let mut state = shared.lock();
         match &mut state.handed_down {
             Some(already) => super::merge_new(already, errors),
             slot @ None => *slot = Some(errors),
         }
+        drop(state);
+        Handoff(shared)
     }
 
     /// The errors no inner layer took.
@@ -274,16 +383,20 @@ pub(super) fn panic_message(panic: &(dyn Any + Send)) -> &str {
         .unwrap_or("(non-string panic payload)")
 }
 
-/// Held while the owner's answer and teardowns run: dropped with teardowns left, the
-/// request was cancelled, and they run in a task of their own.
-struct CancelGuard(Arc<Shared>);
+/// Held while the owner's answer and teardowns run, with the scope once there is one:
+/// dropped with teardowns left, the request was cancelled, and they run in a task of
+/// their own.
+struct CancelGuard(Option<Arc<Shared>>);
 
 impl Drop for CancelGuard {
     fn drop(&mut self) {
-        if self.0.lock().teardowns.is_empty() {
+        let Some(shared) = self.0.take() else {
+            return;
+        };
+        if shared.lock().teardowns.is_empty() {
             return;
         }
-        let shared = self.0.clone();
+        let here = shared.clone();
         // `try_spawn`: a runtime that is shutting down drops its tasks (this request's
         // among them), and `spawn` would panic there.
         let spawned = corio::runtime::Handle::try_current()
@@ -295,7 +408,7 @@ impl Drop for CancelGuard {
                 runtime.try_spawn(job).ok()
             });
         if spawned.is_none() {
-            tear_down_here(&self.0);
+            tear_down_here(&here);
         }
     }
 }

@@ -109,8 +109,9 @@ where
 macro_rules! handler_call {
     ($request:ident, $state:ident, [$($parts:ident),*], $last:ident, $finish:expr) => {{
         let (mut parts, body) = $request.into_parts();
-        // Entered before extraction: the last extractor consumes the extensions.
-        // App- and router-level dependencies hand their validation errors down.
+        // Entered before extraction, which may register (the scope is created then; the
+        // last extractor consumes the extensions, `run` still learns of it). App- and
+        // router-level dependencies hand their validation errors down.
         let (scope, handed_down) = RequestScope::enter_taking(&mut parts.extensions);
         Box::pin(scope.run(async move {
             let mut rejections = Rejections::new();
