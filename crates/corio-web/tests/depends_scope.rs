@@ -245,3 +245,37 @@ fn a_request_answered_inside_another_runs_its_own_scope() {
         );
     });
 }
+
+/// A blocking handler that takes the whole request and registers in its body (on a
+/// blocking-pool thread, where no answer is polled) creates a scope no layer runs: its
+/// teardown and background task still run, on their own, instead of being dropped.
+#[test]
+fn registrations_no_answer_runs_are_run_on_their_own_not_lost() {
+    fn blocking(request: Request) -> &'static str {
+        let (mut parts, _) = request.into_parts();
+        let log = parts.extensions.get::<Log>().unwrap().clone();
+        let closing = log.clone();
+        Teardown::of(&mut parts).defer(async move { closing.push("teardown") });
+        BackgroundTasks::of(&mut parts).add(async move { log.push("task") });
+        "done"
+    }
+    let log = Log::default();
+    let with_log = log.clone();
+    let app = App::new().get("/", blocking);
+    let service = service_fn(move |mut request: Request| {
+        request.extensions_mut().insert(with_log.clone());
+        app.call(request)
+    });
+    corio::run(async {
+        let client = TestClient::new(service);
+        assert_eq!(client.get("/").send().await.text(), "done");
+        // They run in a task of their own: give it a moment.
+        for _ in 0..200 {
+            if log.0.lock().unwrap().len() == 2 {
+                break;
+            }
+            corio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    });
+    assert_eq!(log.take(), ["teardown", "task"]);
+}

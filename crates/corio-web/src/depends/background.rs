@@ -187,30 +187,40 @@ impl AfterResponse {
 
     async fn run_all(self) -> Option<Panic> {
         let tasks = std::mem::take(&mut *self.lock());
-        let mut first_panic = None;
-        for task in tasks {
-            let outcome = match task {
-                Task::Async(future) => AssertUnwindSafe(future).catch_unwind().await,
-                Task::Blocking(f) => match corio::task::spawn_blocking(f).await {
-                    Ok(()) => Ok(()),
-                    Err(error) if error.is_panic() => Err(error.into_panic()),
-                    // The runtime is shutting down: the rest cannot run either.
-                    Err(_) => {
-                        tracing::warn!("corio-web: background tasks dropped at runtime shutdown");
-                        return first_panic;
-                    }
-                },
-            };
-            if let Err(panic) = outcome {
-                tracing::error!(
-                    panic = super::scope::panic_message(&*panic),
-                    "corio-web: a background task panicked"
-                );
-                first_panic.get_or_insert(panic);
-            }
-        }
-        first_panic
+        run_tasks(tasks).await
     }
+}
+
+/// Runs `tasks` as [`AfterResponse::run`] does, for a scope that no response carried.
+pub(super) async fn run_detached(tasks: Vec<Task>) {
+    let _ = run_tasks(tasks).await;
+}
+
+/// Runs `tasks` in order; returns the first panic (each is logged).
+async fn run_tasks(tasks: Vec<Task>) -> Option<Panic> {
+    let mut first_panic = None;
+    for task in tasks {
+        let outcome = match task {
+            Task::Async(future) => AssertUnwindSafe(future).catch_unwind().await,
+            Task::Blocking(f) => match corio::task::spawn_blocking(f).await {
+                Ok(()) => Ok(()),
+                Err(error) if error.is_panic() => Err(error.into_panic()),
+                // The runtime is shutting down: the rest cannot run either.
+                Err(_) => {
+                    tracing::warn!("corio-web: background tasks dropped at runtime shutdown");
+                    return first_panic;
+                }
+            },
+        };
+        if let Err(panic) = outcome {
+            tracing::error!(
+                panic = super::scope::panic_message(&*panic),
+                "corio-web: a background task panicked"
+            );
+            first_panic.get_or_insert(panic);
+        }
+    }
+    first_panic
 }
 
 impl fmt::Debug for AfterResponse {

@@ -31,8 +31,9 @@
 //!
 //! A [`Teardown`] taken from a scope-less request while no answer is polled (a
 //! dependency resolved by hand, in a unit test; or on another task or thread than the
-//! request's) creates the scope unowned; the next layer to enter adopts it. Nobody
-//! entering it means its teardowns never run (they are dropped).
+//! request's) creates the scope unowned; the next layer to enter adopts it. If none does,
+//! what was registered there runs on its own when the scope is dropped (in a task, with a
+//! warning): detached from any answer, but not lost.
 //!
 //! When teardowns run, and what happens on panic: see the public docs of [`crate::depends`].
 //!
@@ -119,6 +120,51 @@ impl Shared {
     pub(super) fn lock(&self) -> MutexGuard<'_, State> {
         // Nothing runs user code under the lock, so a poisoned lock has consistent data.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A scope no layer ran (its registrations came where no answer was polled: on another
+/// task or thread than the request's, say) still loses nothing: when its last handle goes,
+/// what is left runs in a task of its own, teardowns (as for a cancelled request) and then
+/// background tasks, with a warning, since they ran detached from any answer.
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        // An owned scope's owner ran it, or dropped what is left on purpose (a panic drops
+        // the background tasks, as FastAPI's do not run for a failed request).
+        if state.owned || (state.teardowns.is_empty() && state.tasks.is_empty()) {
+            return;
+        }
+        tracing::warn!(
+            teardowns = state.teardowns.len(),
+            tasks = state.tasks.len(),
+            "corio-web: a request's teardowns or background tasks were registered where no \
+             answer was being polled (another task or thread?); running them on their own"
+        );
+        let left = Arc::new(Shared {
+            state: Mutex::new(State {
+                owned: true,
+                teardowns: std::mem::take(&mut state.teardowns),
+                handed_down: None,
+                tasks: Vec::new(),
+            }),
+        });
+        let tasks = std::mem::take(&mut state.tasks);
+        let here = left.clone();
+        let spawned = corio::runtime::Handle::try_current()
+            .ok()
+            .and_then(|runtime| {
+                let job = async move {
+                    let _ = tear_down(&left, Exit::Cancelled).await;
+                    super::background::run_detached(tasks).await;
+                };
+                runtime.try_spawn(job).ok()
+            });
+        if spawned.is_none() {
+            // No runtime to run them: teardowns as for a cancelled request; background
+            // tasks (which may need the runtime) are dropped, with the warning above.
+            tear_down_here(&here);
+        }
     }
 }
 
