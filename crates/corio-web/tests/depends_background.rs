@@ -311,3 +311,32 @@ fn tasks_travel_through_middleware_layers() {
         );
     });
 }
+
+/// A `BackgroundTasks` kept past the answer (moved into a task of the handler's own) and
+/// used after the response was built: the task is not lost, it runs on its own.
+#[test]
+fn a_task_added_after_the_response_was_built_still_runs() {
+    let log = Log::default();
+    let seen = log.clone();
+    let late = move |tasks: BackgroundTasks| {
+        let log = seen.clone();
+        async move {
+            corio::spawn(async move {
+                corio::time::sleep(Duration::from_millis(20)).await;
+                tasks.add(async move { log.push("late task") });
+            });
+            "answered"
+        }
+    };
+    corio::run(async {
+        let client = TestClient::new(App::new().get("/late", late));
+        assert_eq!(client.get("/late").send().await.text(), "answered");
+        for _ in 0..200 {
+            if !log.snapshot().is_empty() {
+                break;
+            }
+            corio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    assert_eq!(log.snapshot(), ["late task"]);
+}

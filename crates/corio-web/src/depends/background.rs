@@ -105,7 +105,23 @@ impl BackgroundTasks {
     }
 
     fn push(&self, task: Task) {
-        self.shared.lock().tasks.push(task);
+        let mut state = self.shared.lock();
+        if !state.answered {
+            state.tasks.push(task);
+            return;
+        }
+        drop(state);
+        // The response is built and has its tasks already: this one would be lost.
+        tracing::warn!(
+            "corio-web: a background task was added after the response was built; \
+             running it on its own"
+        );
+        let spawned = corio::runtime::Handle::try_current()
+            .ok()
+            .and_then(|runtime| runtime.try_spawn(run_detached(vec![task])).ok());
+        if spawned.is_none() {
+            tracing::warn!("corio-web: no runtime to run a late background task; dropped");
+        }
     }
 }
 

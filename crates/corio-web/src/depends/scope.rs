@@ -104,6 +104,9 @@ pub(super) struct State {
     handed_down: Option<RequestValidationError>,
     /// Background tasks, in the order they were added; they go into the response.
     pub(super) tasks: Vec<Task>,
+    /// The owner has built the response and taken the tasks: a task added later (through
+    /// a `BackgroundTasks` kept past the answer) runs on its own.
+    pub(super) answered: bool,
 }
 
 impl Shared {
@@ -147,6 +150,7 @@ impl Drop for Shared {
                 teardowns: std::mem::take(&mut state.teardowns),
                 handed_down: None,
                 tasks: Vec::new(),
+                answered: true,
             }),
         });
         let tasks = std::mem::take(&mut state.tasks);
@@ -358,7 +362,11 @@ impl RequestScope {
         match (outcome, teardown_panic) {
             (Err(panic), _) | (Ok(_), Some(panic)) => resume_unwind(panic),
             (Ok(mut response), None) => {
-                let tasks = std::mem::take(&mut shared.lock().tasks);
+                let tasks = {
+                    let mut state = shared.lock();
+                    state.answered = true;
+                    std::mem::take(&mut state.tasks)
+                };
                 AfterResponse::attach(&mut response, tasks);
                 response
             }
