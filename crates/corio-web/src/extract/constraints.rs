@@ -396,6 +396,34 @@ impl<T, C: Constraint> Constrained<T, C> {
     }
 }
 
+/// `T`'s default, unchecked, as pydantic does not validate a field's default either: so
+/// `#[serde(default)]` works on a constrained field (FastAPI's
+/// `Query(default=[], max_length=3)`), and the default is the author's to keep valid.
+///
+/// ```
+/// use corio_web::extract::{Constrained, Length, Query};
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// struct Tags {
+///     #[serde(default)]
+///     tag: Constrained<Vec<String>, Length<0, 3>>,
+/// }
+///
+/// let none = Query::<Tags>::try_from_uri(&"/".parse().unwrap()).unwrap();
+/// assert!(none.tag.is_empty());
+/// let many = "/?tag=a&tag=b&tag=c&tag=d".parse().unwrap();
+/// assert!(Query::<Tags>::try_from_uri(&many).is_err());
+/// ```
+impl<T: Default, C> Default for Constrained<T, C> {
+    fn default() -> Constrained<T, C> {
+        Constrained {
+            value: T::default(),
+            _constraint: PhantomData,
+        }
+    }
+}
+
 impl<T, C> Deref for Constrained<T, C> {
     type Target = T;
     fn deref(&self) -> &T {
