@@ -96,7 +96,7 @@ impl<'de, 'a: 'de> MapAccess<'de> for StructAcc<'a> {
             let field = self.fields.iter().copied().find(|f| f == key);
             if field.is_none() && self.deny_unknown {
                 let part = context::key_part(key, None);
-                context::record_child(part, ErrorKind::ExtraForbidden, echo(value, self.mode));
+                context::record_child([part], ErrorKind::ExtraForbidden, echo(value, self.mode));
                 continue;
             }
             self.next = Some(Next::Value(context::key_part(key, field), value));
@@ -322,9 +322,11 @@ impl<'de, 'a: 'de> VariantAccess<'de> for EnumAcc<'a> {
 struct KeyDe<'a>(&'a str);
 
 impl KeyDe<'_> {
+    /// A bad key is located at the entry, then `[key]`, as pydantic locates it, so that it
+    /// stays apart from an error in the entry's value.
     fn record(&self, kind: ErrorKind) {
         context::record_child(
-            context::key_part(self.0, None),
+            [context::key_part(self.0, None), LocPart::from("[key]")],
             kind,
             Value::String(self.0.to_owned()),
         );

@@ -203,15 +203,19 @@ pub(crate) fn record(kind: ErrorKind, input: Value) {
     });
 }
 
-/// Records `kind` at the current location plus `part` (a value that is skipped, so never
-/// gets a frame of its own).
-pub(crate) fn record_child(part: LocPart, kind: ErrorKind, input: Value) {
+/// Records `kind` at the current location plus `parts` (a value that is skipped, or a
+/// map's key, so never gets a frame of its own).
+pub(crate) fn record_child(
+    parts: impl IntoIterator<Item = LocPart>,
+    kind: ErrorKind,
+    input: Value,
+) {
     with(|ctx| {
         if ctx.errors.len() >= MAX_ERRORS {
             return;
         }
         let mut loc: Loc = ctx.frames.iter().map(|f| f.part.clone()).collect();
-        loc.push(part);
+        loc.extend(parts);
         ctx.errors.push(kind.at(loc, input));
     });
 }
