@@ -105,7 +105,7 @@
 
 mod background;
 pub(crate) mod guard;
-mod scope;
+pub(crate) mod scope;
 
 pub use background::{AfterResponse, BackgroundTasks};
 pub use scope::{Exit, RequestScope, Teardown};

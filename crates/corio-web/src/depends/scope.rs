@@ -429,7 +429,8 @@ async fn call(cleanup: Cleanup, exit: Exit) {
     cleanup(exit).await;
 }
 
-pub(super) fn panic_message(panic: &(dyn Any + Send)) -> &str {
+/// A panic's message for the log: its `&str` or `String` payload (what `panic!` makes).
+pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> &str {
     panic
         .downcast_ref::<&str>()
         .copied()

@@ -705,11 +705,7 @@ async fn flushing<F: Future>(
 
 /// The response to a handler that panicked; the panic is logged.
 fn panicked(panic: Box<dyn std::any::Any + Send>, peer: std::net::SocketAddr) -> Response {
-    let message = panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(non-string panic payload)");
+    let message = crate::depends::scope::panic_message(&*panic);
     tracing::error!(%peer, panic = message, "corio-web: handler panicked; answering 500");
     StatusCode::INTERNAL_SERVER_ERROR.into_response()
 }

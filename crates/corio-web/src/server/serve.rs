@@ -193,11 +193,7 @@ async fn run<S: Service>(
         corio::spawn(async move {
             let conn = signal.guard(serve_connection(stream, info, &shared, &signal));
             if let Err(panic) = AssertUnwindSafe(conn).catch_unwind().await {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .copied()
-                    .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-                    .unwrap_or("(non-string panic payload)");
+                let message = crate::depends::scope::panic_message(&*panic);
                 tracing::error!(%peer, panic = message, "corio-web: connection panicked");
             }
             drop(registration);
