@@ -61,7 +61,7 @@ struct AppState {
 // 1. A dependency: FastAPI's `CommonQueryParams`, shared by every list endpoint.
 
 /// `?q=&skip=0&limit=100`, declared once.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct CommonQueryParams {
     q: Option<String>,
     #[serde(default)]
@@ -106,7 +106,7 @@ async fn read_users(Depends(commons): Depends<CommonQueryParams>) -> Json<Value>
 /// FastAPI's `query_extractor`: the optional `?q=`.
 struct QueryExtractor(Option<String>);
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Q {
     q: Option<String>,
 }
@@ -186,7 +186,7 @@ async fn read_db_item(
 // ---------------------------------------------------------------------------------------
 // 4. Dependencies of a whole router (or of the whole app, with `App::dependency`).
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct TokenHeader {
     x_token: String,
 }
@@ -206,7 +206,7 @@ impl Dependency<AppState> for VerifyToken {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct KeyHeader {
     x_key: String,
 }

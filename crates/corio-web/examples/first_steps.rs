@@ -30,7 +30,7 @@ async fn root() -> Json<Value> {
 }
 
 /// The optional `q` of `GET /items/{item_id}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct ItemQuery {
     q: Option<String>,
 }
@@ -41,7 +41,7 @@ async fn read_item(Path(item_id): Path<u32>, Query(query): Query<ItemQuery>) -> 
 }
 
 /// A request body, declared as a type.
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, schemars::JsonSchema)]
 struct Item {
     name: String,
     description: Option<String>,

@@ -47,7 +47,7 @@ use serde_json::{Value, json};
 
 /// `GET /items/{item_id}` reads an integer; the query after it is optional (`q`) or
 /// defaulted (`short`, a boolean: `1`, `true`, `on`, `yes` and their opposites).
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct ItemQuery {
     q: Option<String>,
     #[serde(default)]
@@ -76,7 +76,7 @@ async fn read_user(Path(user_id): Path<String>) -> Json<Value> {
 
 /// A parameter with a fixed set of values: FastAPI's `Enum`, here a serde enum. Any other
 /// value is a 422 `enum` listing the allowed ones.
-#[derive(Clone, Copy, Deserialize, Serialize)]
+#[derive(Clone, Copy, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 enum ModelName {
     Alexnet,
@@ -106,7 +106,7 @@ async fn read_file(Path(file_path): Path<String>) -> Json<Value> {
 const FAKE_ITEMS_DB: [&str; 3] = ["Foo", "Bar", "Baz"];
 
 /// Defaults make parameters optional: `?skip=0&limit=10` when absent.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Page {
     #[serde(default)]
     skip: usize,
@@ -131,7 +131,7 @@ async fn list_items(Query(page): Query<Page>) -> Json<Value> {
 
 /// FastAPI's `read_user_item`: `needy` has no default, so it is required; `limit` is
 /// optional with no default at all.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct NeedyQuery {
     needy: String,
     #[serde(default)]
@@ -153,7 +153,7 @@ async fn read_user_item(
 }
 
 /// A repeated key (`?tag=a&tag=b`) fills a `Vec`; absent, the default is empty.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Tags {
     #[serde(default)]
     tag: Vec<String>,
@@ -177,7 +177,7 @@ corio_web::constraint! {
 }
 
 /// An optional `q`: absent is fine; present, it must meet `SearchText`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Search {
     q: Option<Constrained<String, SearchText>>,
     /// Repeated `id`s, each from 1 to 1000.
@@ -192,7 +192,7 @@ async fn search(Query(search): Query<Search>) -> Json<Value> {
 }
 
 /// `?size=` is required, and constrained.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Measure {
     size: Constrained<f64, Size>,
 }
@@ -207,7 +207,7 @@ async fn read_measure(
 }
 
 /// A list of one to three values (`Query(min_length=1, max_length=3)` on a list).
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Colors {
     color: Constrained<Vec<String>, Length<1, 3>>,
 }
@@ -219,7 +219,7 @@ async fn palette(Query(colors): Query<Colors>) -> Json<Value> {
 
 /// A rule about two values together is not a constraint: it goes in a `Validate` impl
 /// (pydantic's model validator), and reports like one.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Range {
     start: u32,
     end: u32,

@@ -37,14 +37,14 @@ use serde_json::{Value, json};
 // 1. A JSON body: a type. Required fields, optional ones (`Option`), lists, nested models.
 
 /// An image, nested in an item (FastAPI's "nested models").
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, schemars::JsonSchema)]
 struct Image {
     url: String,
     name: String,
 }
 
 /// An item as clients send it.
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, schemars::JsonSchema)]
 struct Item {
     name: String,
     /// Optional: absent or `null` is `None`.
@@ -73,7 +73,7 @@ async fn create_item(Json(item): Json<Item>) -> (StatusCode, Json<Value>) {
 // ---------------------------------------------------------------------------------------
 // 2. Body, path and query in one handler: each argument says where it comes from.
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct UpdateQuery {
     q: Option<String>,
 }
@@ -92,13 +92,13 @@ async fn update_item(
 //    which reads `{"item": {...}, "user": {...}, "importance": 5}`. Here that shape is
 //    one struct, so the errors are located inside it: `["body", "user", "username"]`.
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, schemars::JsonSchema)]
 struct User {
     username: String,
     full_name: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct ItemUpdate {
     item: Item,
     user: User,
@@ -128,7 +128,7 @@ async fn create_index_weights(Json(weights): Json<HashMap<u32, f64>>) -> Json<Va
 // ---------------------------------------------------------------------------------------
 // 4. Form fields: an `application/x-www-form-urlencoded` body.
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Login {
     username: String,
     password: String,
@@ -151,7 +151,7 @@ async fn login(Form(form): Form<Login>) -> Result<(HeaderMap, Json<Value>), Stat
 // 5. Headers and cookies: typed (`Header<T>`, `Cookie<T>`), or as they came.
 
 /// `user_agent` reads the `User-Agent` header; a `Vec` gets every value of a repeated one.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct ClientHeaders {
     user_agent: Option<String>,
     #[serde(default)]
@@ -159,7 +159,7 @@ struct ClientHeaders {
 }
 
 /// The cookies this app reads.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Session {
     session: Option<String>,
 }
@@ -177,7 +177,7 @@ async fn whoami(
 }
 
 /// A header that must be there, and be a number.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Retries {
     x_retries: u8,
 }

@@ -36,7 +36,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// `?ms=`: how long to sleep, 100 ms unless told.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Delay {
     #[serde(default = "hundred")]
     ms: u64,

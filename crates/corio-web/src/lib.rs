@@ -20,6 +20,9 @@
 //!   [`ServiceExt::layer`]: [`from_fn`](middleware::from_fn) for middleware as an
 //!   `async fn`, CORS, request ids, gzip and access logs.
 //!
+//! - [`openapi`]: the OpenAPI 3.1 document, written from the handlers' own types, and the
+//!   pages that show it (`/docs`, `/redoc`).
+//!
 //! Routing, extraction, responses and OpenAPI come on top of the `Service` seam.
 
 pub mod app;
@@ -28,6 +31,7 @@ pub mod depends;
 pub mod extract;
 pub mod handler;
 pub mod middleware;
+pub mod openapi;
 pub mod response;
 pub mod routing;
 pub mod server;
@@ -36,6 +40,7 @@ pub mod testing;
 
 pub use app::{App, RequestHead, Router};
 pub use body::Body;
+pub use corio_macros::operation;
 pub use middleware::ServiceExt;
 pub use response::{Exception, Html, HttpError, IntoResponse, Redirect};
 pub use server::{Serve, Server, ServerConfig};
@@ -43,6 +48,9 @@ pub use service::{Request, Response, Service, service_fn};
 
 /// Re-exported so users name the same `http` types corio-web uses.
 pub use http;
+/// Re-exported: request and response types derive its `JsonSchema` for the OpenAPI
+/// document.
+pub use schemars;
 
 /// The FastAPI → corio-web guide (`docs/fastapi-to-corio-web.md`), whose examples run as
 /// doc tests.

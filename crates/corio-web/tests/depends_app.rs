@@ -28,7 +28,7 @@ impl Log {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct TokenHeader {
     x_token: String,
 }
@@ -58,7 +58,7 @@ impl Dependency<Log> for Verified {
 /// Logs that it ran; `?tag=` is required.
 struct Tagged<const N: usize>;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Tag {
     #[allow(dead_code, reason = "only required")]
     tag: String,

@@ -25,7 +25,7 @@ struct Calls {
 
 type AppState = Arc<Calls>;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Page {
     #[serde(default)]
     skip: u32,
@@ -47,7 +47,7 @@ impl Dependency<AppState> for Page {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct TokenHeader {
     x_token: String,
 }
@@ -192,7 +192,7 @@ fn dependency_errors_join_the_handlers_422() {
     });
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Limit {
     limit: u32,
 }

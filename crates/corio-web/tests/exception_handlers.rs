@@ -232,7 +232,7 @@ fn registration_order_decides_between_status_and_type_handlers() {
     });
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[allow(dead_code)] // only its validation matters here
 struct Item {
     name: String,

@@ -41,7 +41,7 @@ fn rejected<T: FromRequest<(), M>, M>(request: Request) -> (u16, Value) {
     }
 }
 
-#[derive(Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
 struct Item {
     name: String,
     description: Option<String>,
@@ -177,7 +177,7 @@ fn body_that_is_not_utf8_is_a_400() {
     );
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[allow(dead_code)]
 struct Order {
     customer: Customer,
@@ -185,14 +185,14 @@ struct Order {
     note: Constrained<Option<String>, Length<0, 10>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[allow(dead_code)]
 struct Customer {
     id: u64,
     email: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 struct Line {
@@ -201,7 +201,7 @@ struct Line {
     size: Size,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 enum Size {
     Small,
@@ -312,7 +312,7 @@ fn a_flood_of_invalid_elements_is_cut_off() {
 
     // Forms (and queries) share the collector.
     let form = vec!["n=x"; 5000].join("&");
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
     #[allow(dead_code)]
     struct Numbers {
         n: Vec<u32>,
@@ -323,14 +323,14 @@ fn a_flood_of_invalid_elements_is_cut_off() {
 }
 
 /// A filter language: the first variant nests the type itself.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[allow(dead_code)]
 enum Filter {
     And(Box<Filter>, Box<Filter>),
     Eq(String, String),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[allow(dead_code)]
 struct Search {
     filter: Filter,
@@ -458,7 +458,7 @@ fn raw_bodies() {
     assert_eq!(corio::run(body.to_bytes(100)).unwrap(), "stream me");
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Login {
     username: String,
     password: String,

@@ -6,7 +6,7 @@
 use corio_web::extract::{Path, PathParams, Query};
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct ItemQuery {
     q: Option<String>,
 }

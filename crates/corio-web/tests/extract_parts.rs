@@ -41,7 +41,7 @@ fn answer(response: impl IntoResponse) -> (u16, Value) {
     (status, serde_json::from_slice(&body).unwrap())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Agent {
     user_agent: String,
     x_token: Vec<String>,
@@ -86,7 +86,7 @@ fn typed_headers_use_fastapi_names() {
 
 #[test]
 fn optional_headers_and_the_raw_map() {
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
     struct Token {
         x_token: String,
     }
@@ -110,7 +110,7 @@ fn optional_headers_and_the_raw_map() {
 /// passes a client's `X_User` through untouched. FastAPI looks up `x-user` only.
 #[test]
 fn headers_named_with_underscores_do_not_stand_in_for_dashed_ones() {
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
     struct Token {
         x_token: String,
     }
@@ -141,7 +141,7 @@ fn headers_named_with_underscores_do_not_stand_in_for_dashed_ones() {
 
 #[test]
 fn cookies() {
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
     struct Session {
         session_id: String,
         visits: u32,
@@ -184,7 +184,7 @@ fn cookies() {
 /// read it, not a name with an empty value: `Cookie: flag` sets no cookie `flag`.
 #[test]
 fn a_bare_cookie_word_is_a_value_without_a_name() {
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
     struct Flags {
         flag: Option<String>,
     }
@@ -291,19 +291,19 @@ fn a_constrained_single_path_parameter_is_located_by_name() {
     );
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[allow(dead_code)]
 struct Page {
     limit: u32,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[allow(dead_code)]
 struct Token {
     x_token: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[allow(dead_code)]
 struct Item {
     name: String,

@@ -41,7 +41,7 @@ where
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[allow(dead_code)]
 struct Item {
     needy: String,
@@ -80,7 +80,7 @@ fn every_bad_query_field_is_reported_in_declaration_order() {
     );
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Flags {
     a: bool,
     b: bool,
@@ -108,7 +108,7 @@ fn booleans_and_floats_are_read_leniently() {
     );
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Tags {
     tag: Vec<String>,
     id: Vec<u8>,
@@ -138,7 +138,7 @@ fn repeated_keys_fill_lists_and_scalars_take_the_last() {
 
 #[test]
 fn query_values_are_percent_decoded() {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, schemars::JsonSchema)]
     struct Q {
         q: String,
     }
@@ -148,7 +148,7 @@ fn query_values_are_percent_decoded() {
 
 #[test]
 fn optional_query_is_none_only_when_absent() {
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
     struct Page {
         page: u32,
     }
@@ -169,7 +169,7 @@ fn optional_query_is_none_only_when_absent() {
     assert_eq!(error.status(), 422);
 }
 
-#[derive(Debug, Deserialize, PartialEq)]
+#[derive(Debug, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 enum ModelName {
     Alexnet,
@@ -221,7 +221,7 @@ fn fastapi_int_path_parameter() {
 
 #[test]
 fn path_tuples_and_structs_report_every_parameter() {
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
     #[allow(dead_code)]
     struct Ids {
         user_id: u32,
@@ -295,7 +295,7 @@ corio_web::constraint! {
     Even: multiple_of(2), gt(0), lt(10.5);
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Constrained3 {
     q: Constrained<Option<String>, Short>,
     code: Constrained<String, Code>,
@@ -333,7 +333,7 @@ fn constraints_report_pydantic_errors_with_ctx() {
 
 #[test]
 fn a_wrong_value_is_reported_once_not_again_by_its_constraint() {
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
     #[allow(dead_code)]
     struct Q {
         n: Constrained<u32, Between<10, 20>>,
@@ -353,7 +353,7 @@ fn a_wrong_value_is_reported_once_not_again_by_its_constraint() {
 
 #[test]
 fn unknown_fields_are_extra_forbidden_when_denied() {
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
     #[serde(deny_unknown_fields)]
     #[allow(dead_code)]
     struct Strict {
@@ -374,7 +374,7 @@ fn unknown_fields_are_extra_forbidden_when_denied() {
         ]})
     );
     // Without deny_unknown_fields, other keys are ignored.
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
     #[allow(dead_code)]
     struct Lenient {
         limit: u32,
@@ -382,7 +382,7 @@ fn unknown_fields_are_extra_forbidden_when_denied() {
     assert!(extract::<Query<Lenient>>("/?tag=x&limit=1", &[]).is_ok());
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Range {
     start: u32,
     end: u32,
@@ -420,7 +420,7 @@ fn validate_checks_run_after_the_fields_and_only_on_real_values() {
 
 #[test]
 fn many_missing_fields_in_one_struct_are_all_reported() {
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
     #[allow(dead_code)]
     struct Wide {
         a: u8,
@@ -476,13 +476,13 @@ fn flattened_structs_read_strings_but_not_lenient_numbers() {
     // serde buffers a flattened struct's input and deserializes it itself, without corio's
     // lenient reading: strings work, numbers from a query string do not (as with
     // serde_urlencoded). The failure is still a 422 naming the value.
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
     struct Outer {
         q: String,
         #[serde(flatten)]
         inner: Inner,
     }
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
     struct Inner {
         sort: String,
     }

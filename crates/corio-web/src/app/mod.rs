@@ -26,6 +26,7 @@ macro_rules! method_shortcuts {
     };
 }
 
+mod docs_routes;
 mod exception_handlers;
 mod lifespan;
 mod router;
@@ -43,6 +44,8 @@ use http::{HeaderValue, Method, StatusCode, header};
 use crate::depends::guard::{self, Check};
 use crate::extract::{FromRequestParts, PathParams};
 use crate::handler::Handler;
+use crate::openapi::document::Describe;
+use crate::openapi::registry;
 use crate::response::{HttpError, IntoResponse};
 use crate::routing::{PathRouter, RouteError, RouteMatch};
 use crate::service::{Lifespan, ResponseFuture};
@@ -81,6 +84,8 @@ pub struct App<S = ()> {
     exception_handlers: exception_handlers::ExceptionHandlers,
     /// Startup and shutdown hooks ([`App::on_startup`]).
     hooks: lifespan::Hooks,
+    /// The OpenAPI document and the pages that show it.
+    docs: docs_routes::DocsRoutes,
 }
 
 /// A registered route and what OpenAPI needs to know of it.
@@ -93,6 +98,38 @@ pub struct RouteInfo {
     pub pattern: String,
     /// Its tags, outermost router's first.
     pub tags: Vec<String>,
+    /// How it is documented; `None` for a plain [`Service`], which is left out of the
+    /// OpenAPI document.
+    pub(crate) doc: Option<RouteDoc>,
+}
+
+/// What documents a handler's route.
+#[derive(Debug, Clone)]
+pub(crate) struct RouteDoc {
+    /// `std::any::type_name` of the handler: its function's path.
+    pub(crate) handler_name: &'static str,
+    /// The handler's extractors and return type.
+    pub(crate) describe: Describe,
+    /// The dependencies of the routers it is in, outermost first.
+    pub(crate) dependencies: Vec<Describe>,
+}
+
+impl RouteDoc {
+    pub(crate) fn of<H: Handler<T, S>, T, S>() -> RouteDoc {
+        RouteDoc {
+            handler_name: std::any::type_name::<H>(),
+            describe: H::describe,
+            dependencies: Vec::new(),
+        }
+    }
+
+    /// The success status `#[operation(status = ...)]` declared, if not 200.
+    pub(crate) fn declared_status(&self) -> Option<StatusCode> {
+        let status = registry::lookup(self.handler_name)?.status?;
+        StatusCode::from_u16(status)
+            .ok()
+            .filter(|s| *s != StatusCode::OK)
+    }
 }
 
 impl Default for App {
@@ -118,6 +155,7 @@ impl<S: Send + Sync + 'static> App<S> {
             dependencies: Arc::new([]),
             exception_handlers: Default::default(),
             hooks: lifespan::Hooks::default(),
+            docs: docs_routes::DocsRoutes::default(),
         }
     }
 
@@ -242,17 +280,23 @@ impl<S: Send + Sync + 'static> App<S> {
     ///
     /// If the route is invalid or already registered (a programming error, reported at
     /// start-up).
-    pub fn route<H, T>(self, method: Method, pattern: &str, handler: H) -> App<S>
+    pub fn route<H, T>(mut self, method: Method, pattern: &str, handler: H) -> App<S>
     where
         H: Handler<T, S>,
         T: 'static,
     {
-        let endpoint = HandlerService {
-            handler,
-            state: self.state.clone(),
-            _marker: std::marker::PhantomData,
-        };
-        self.route_service(method, pattern, endpoint)
+        let doc = RouteDoc::of::<H, T, S>();
+        let endpoint = handler_endpoint(handler, self.state.clone(), &doc);
+        if let Err(e) = self.router.route(method.clone(), pattern, endpoint) {
+            panic!("{e}");
+        }
+        self.route_info.push(RouteInfo {
+            method,
+            pattern: pattern.to_string(),
+            tags: Vec::new(),
+            doc: Some(doc),
+        });
+        self
     }
 
     method_shortcuts! {
@@ -307,6 +351,7 @@ impl<S: Send + Sync + 'static> App<S> {
             method,
             pattern: pattern.to_string(),
             tags: Vec::new(),
+            doc: None,
         });
         Ok(self)
     }
@@ -327,7 +372,7 @@ impl<S: Send + Sync + 'static> App<S> {
     /// use corio_web::testing::TestClient;
     /// use serde::Deserialize;
     ///
-    /// #[derive(Deserialize)]
+    /// #[derive(Deserialize, schemars::JsonSchema)]
     /// struct Key { x_key: String }
     ///
     /// /// FastAPI's `verify_key`.
@@ -363,6 +408,7 @@ impl<S: Send + Sync + 'static> App<S> {
         let mut checks = self.dependencies.to_vec();
         checks.push(guard::check::<S, D>());
         self.dependencies = checks.into();
+        self.docs.dependencies.push(D::describe);
         self
     }
 
@@ -375,6 +421,48 @@ impl<S: Send + Sync + 'static> App<S> {
     /// Every route with its metadata, in registration order (for OpenAPI and tests).
     pub fn route_info(&self) -> impl Iterator<Item = &RouteInfo> {
         self.route_info.iter()
+    }
+}
+
+/// The endpoint of `handler`: answering with the status `#[operation]` declared, if any.
+pub(crate) fn handler_endpoint<H, T, S>(handler: H, state: Arc<S>, doc: &RouteDoc) -> Endpoint
+where
+    H: Handler<T, S>,
+    T: 'static,
+    S: Send + Sync + 'static,
+{
+    let service = HandlerService {
+        handler,
+        state,
+        _marker: std::marker::PhantomData,
+    };
+    match doc.declared_status() {
+        Some(status) => Arc::new(WithStatus {
+            inner: service,
+            status,
+        }),
+        None => Arc::new(service),
+    }
+}
+
+/// Answers with `status` where the endpoint answered a plain 200 (FastAPI's
+/// `status_code`: a response the handler built with its own status keeps it).
+struct WithStatus<E> {
+    inner: E,
+    status: StatusCode,
+}
+
+impl<E: Service> Service for WithStatus<E> {
+    fn call(&self, request: Request) -> ResponseFuture {
+        let answer = self.inner.call(request);
+        let status = self.status;
+        Box::pin(async move {
+            let mut response = answer.await;
+            if response.status() == StatusCode::OK {
+                *response.status_mut() = status;
+            }
+            response
+        })
     }
 }
 
@@ -451,9 +539,15 @@ impl<S: Send + Sync + 'static> App<S> {
             RouteMatch::RedirectSlash { path } => {
                 Box::pin(std::future::ready(redirect(&request, path)))
             }
-            RouteMatch::NotFound => Box::pin(std::future::ready(
-                HttpError::new(404, "Not Found").into_response(),
-            )),
+            RouteMatch::NotFound => {
+                // The documentation's routes come last: the app's own win.
+                if let Some(answer) = self.docs.call(&self.route_info, &mut request) {
+                    return answer;
+                }
+                Box::pin(std::future::ready(
+                    HttpError::new(404, "Not Found").into_response(),
+                ))
+            }
         }
     }
 }

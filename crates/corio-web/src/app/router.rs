@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use http::Method;
 
-use super::{App, HandlerService, RouteInfo};
+use super::{App, RouteDoc, RouteInfo, handler_endpoint};
 use crate::Service;
 use crate::depends::guard::{self, Check, Guarded};
 use crate::extract::FromRequestParts;
 use crate::handler::Handler;
+use crate::openapi::document::Describe;
 
 /// Makes a route's endpoint once the app's state is known.
 type MakeEndpoint<S> = Box<dyn FnOnce(Arc<S>) -> Arc<dyn Service> + Send>;
@@ -43,6 +44,8 @@ pub struct Router<S = ()> {
     routes: Vec<RouterRoute<S>>,
     /// Run before each of its routes' endpoints ([`Router::dependency`]).
     dependencies: Vec<Check<S>>,
+    /// What those dependencies read, for each route's OpenAPI operation.
+    dependency_docs: Vec<Describe>,
 }
 
 struct RouterRoute<S> {
@@ -50,6 +53,7 @@ struct RouterRoute<S> {
     /// Relative to the router's prefix.
     pattern: String,
     tags: Vec<String>,
+    doc: RouteDoc,
     make: MakeEndpoint<S>,
 }
 
@@ -60,6 +64,7 @@ impl<S> Default for Router<S> {
             tags: Vec::new(),
             routes: Vec::new(),
             dependencies: Vec::new(),
+            dependency_docs: Vec::new(),
         }
     }
 }
@@ -98,6 +103,7 @@ impl<S: Send + Sync + 'static> Router<S> {
         D: FromRequestParts<S> + 'static,
     {
         self.dependencies.push(guard::check::<S, D>());
+        self.dependency_docs.push(D::describe);
         self
     }
 
@@ -107,17 +113,14 @@ impl<S: Send + Sync + 'static> Router<S> {
         H: Handler<T, S>,
         T: 'static,
     {
+        let doc = RouteDoc::of::<H, T, S>();
+        let endpoint_doc = doc.clone();
         self.routes.push(RouterRoute {
             method,
             pattern: pattern.to_string(),
             tags: Vec::new(),
-            make: Box::new(move |state| {
-                Arc::new(HandlerService {
-                    handler,
-                    state,
-                    _marker: std::marker::PhantomData,
-                })
-            }),
+            doc,
+            make: Box::new(move |state| handler_endpoint(handler, state, &endpoint_doc)),
         });
         self
     }
@@ -155,6 +158,7 @@ impl<S: Send + Sync + 'static> Router<S> {
             tags,
             routes,
             dependencies,
+            dependency_docs,
         } = self;
         let checks: Option<Arc<[Check<S>]>> =
             (!dependencies.is_empty()).then(|| dependencies.into());
@@ -170,6 +174,8 @@ impl<S: Send + Sync + 'static> Router<S> {
                     })
                 });
             }
+            let inner = std::mem::take(&mut route.doc.dependencies);
+            route.doc.dependencies = dependency_docs.iter().copied().chain(inner).collect();
             route.pattern = format!("{prefix}{}", route.pattern);
             let mut all = tags.clone();
             all.append(&mut route.tags);
@@ -198,6 +204,7 @@ impl<S: Send + Sync + 'static> App<S> {
                 method: route.method,
                 pattern: route.pattern,
                 tags: route.tags,
+                doc: Some(route.doc),
             });
         }
         self

@@ -16,7 +16,7 @@
 //! use serde::Deserialize;
 //!
 //! /// FastAPI's `common_parameters`: paging shared by every list endpoint.
-//! #[derive(Deserialize)]
+//! #[derive(Deserialize, schemars::JsonSchema)]
 //! struct CommonParams { q: Option<String>, #[serde(default)] skip: u32, #[serde(default = "ten")] limit: u32 }
 //! fn ten() -> u32 { 10 }
 //!
@@ -142,6 +142,15 @@ pub trait Dependency<S>: Sized + Send + Sync + 'static {
         parts: &mut Parts,
         state: &S,
     ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send;
+
+    /// Writes what it reads into the OpenAPI operation of each route that depends on it.
+    /// A dependency cannot be looked into, so one that reads parameters or credentials
+    /// says so here, usually by describing the extractors `resolve` uses:
+    /// `Query::<CommonParams>::describe(operation)` (see
+    /// [`FromRequestParts::describe`]). The default writes nothing.
+    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
+        let _ = operation;
+    }
 }
 
 /// The extractor of a [`Dependency`]: the value `T` resolved for this request (once per
@@ -224,6 +233,10 @@ where
                 Err(error)
             }
         }
+    }
+
+    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
+        T::describe(operation);
     }
 }
 
@@ -308,9 +321,9 @@ dependency_error_from!(
 /// use corio_web::http::request::Parts;
 /// use serde::Deserialize;
 ///
-/// #[derive(Deserialize)]
+/// #[derive(Deserialize, schemars::JsonSchema)]
 /// struct Page { limit: u32 }
-/// #[derive(Deserialize)]
+/// #[derive(Deserialize, schemars::JsonSchema)]
 /// struct Token { x_token: String }
 ///
 /// struct Caller { limit: u32, token: String }

@@ -11,7 +11,7 @@
 //!     pub Username: min_length(3), max_length(20), pattern("^\\w+$");
 //! }
 //!
-//! #[derive(Debug, Deserialize)]
+//! #[derive(Debug, Deserialize, schemars::JsonSchema)]
 //! struct Search {
 //!     user: Constrained<String, Username>,
 //!     limit: Constrained<u32, Between<1, 100>>,
@@ -121,6 +121,43 @@ impl Constraints {
     pub fn pattern(mut self, pattern: impl Into<Cow<'static, str>>) -> Constraints {
         self.pattern = Some(pattern.into());
         self
+    }
+
+    /// Writes the constraints into `schema` as JSON Schema keywords: bounds as
+    /// `minimum`/`exclusiveMaximum`/..., lengths as `minLength` for strings, `minItems` for
+    /// arrays, `minProperties` for objects, and the `pattern`.
+    pub fn write_schema(&self, schema: &mut schemars::Schema) {
+        let number = |n: Number| match n {
+            Number::Int(i) => i64::try_from(i)
+                .map(Value::from)
+                .unwrap_or_else(|_| Value::from(i as f64)),
+            Number::Float(f) => Value::from(f),
+        };
+        let kind = schema
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let (min_key, max_key) = match kind.as_str() {
+            "array" => ("minItems", "maxItems"),
+            "object" => ("minProperties", "maxProperties"),
+            _ => ("minLength", "maxLength"),
+        };
+        let keywords = [
+            ("exclusiveMinimum", self.gt.map(number)),
+            ("minimum", self.ge.map(number)),
+            ("exclusiveMaximum", self.lt.map(number)),
+            ("maximum", self.le.map(number)),
+            ("multipleOf", self.multiple_of.map(number)),
+            (min_key, self.min_length.map(Value::from)),
+            (max_key, self.max_length.map(Value::from)),
+            ("pattern", self.pattern.as_deref().map(Value::from)),
+        ];
+        for (key, value) in keywords {
+            if let Some(value) = value {
+                schema.insert(key.to_string(), value);
+            }
+        }
     }
 
     /// Checks that the pattern, if any, is a valid regular expression (a test or start-up
@@ -404,7 +441,7 @@ impl<T, C: Constraint> Constrained<T, C> {
 /// use corio_web::extract::{Constrained, Length, Query};
 /// use serde::Deserialize;
 ///
-/// #[derive(Deserialize)]
+/// #[derive(Deserialize, schemars::JsonSchema)]
 /// struct Tags {
 ///     #[serde(default)]
 ///     tag: Constrained<Vec<String>, Length<0, 3>>,
@@ -421,6 +458,24 @@ impl<T: Default, C> Default for Constrained<T, C> {
             value: T::default(),
             _constraint: PhantomData,
         }
+    }
+}
+
+/// `T`'s schema with the constraints as JSON Schema keywords (`minimum`, `maxLength`,
+/// `pattern`, ...), so the OpenAPI document states them. The schema is `T`'s, inline.
+impl<T: schemars::JsonSchema, C: Constraint> schemars::JsonSchema for Constrained<T, C> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut schema = generator.subschema_for::<T>();
+        C::constraints().write_schema(&mut schema);
+        schema
     }
 }
 
@@ -577,7 +632,7 @@ fn report_at<E: serde::de::Error>(
 /// use corio_web::extract::{ErrorKind, Query, Validate, Validated, ValidationErrors};
 /// use serde::Deserialize;
 ///
-/// #[derive(Debug, Deserialize)]
+/// #[derive(Debug, Deserialize, schemars::JsonSchema)]
 /// struct Range { start: u32, end: u32 }
 ///
 /// impl Validate for Range {
@@ -626,6 +681,21 @@ impl ValidationErrors {
 
 /// A `T` that passed its [`Validate`] check after deserializing. Derefs to `T`.
 pub struct Validated<T>(T);
+
+/// `T`'s schema: the checks of a `Validate` impl are code, not keywords.
+impl<T: schemars::JsonSchema> schemars::JsonSchema for Validated<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        generator.subschema_for::<T>()
+    }
+}
 
 impl<T> Validated<T> {
     /// The value.

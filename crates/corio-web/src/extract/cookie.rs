@@ -99,7 +99,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Cookies {
 /// use corio_web::http::HeaderMap;
 /// use serde::Deserialize;
 ///
-/// #[derive(Debug, Deserialize)]
+/// #[derive(Debug, Deserialize, schemars::JsonSchema)]
 /// struct Prefs { ads_id: String, visits: u32 }
 ///
 /// let mut headers = HeaderMap::new();
@@ -137,4 +137,4 @@ fn extract<T: DeserializeOwned>(parts: &Parts) -> Result<Cookie<T>, ExtractError
     kv::extract_pairs(&cookies.pairs, object, "cookie", Shape::QUERY).map(Cookie)
 }
 
-kv::head_extractor!(Cookie);
+kv::head_extractor!(Cookie, crate::openapi::ParamIn::Cookie);

@@ -21,7 +21,7 @@ use crate::Request;
 /// use corio_web::{Body, http};
 /// use serde::Deserialize;
 ///
-/// #[derive(Debug, Deserialize)]
+/// #[derive(Debug, Deserialize, schemars::JsonSchema)]
 /// struct Login { username: String, password: String }
 ///
 /// corio::run(async {
@@ -72,8 +72,12 @@ async fn extract<T: DeserializeOwned>(request: Request) -> Result<Form<T>, Extra
 impl<S, T> FromRequest<S, ViaRequest> for Form<T>
 where
     S: Send + Sync,
-    T: DeserializeOwned + Send,
+    T: DeserializeOwned + schemars::JsonSchema + Send,
 {
+    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
+        operation.request_body::<T>("application/x-www-form-urlencoded");
+    }
+
     type Rejection = ExtractError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, ExtractError> {
@@ -85,8 +89,12 @@ where
 impl<S, T> OptionalFromRequest<S> for Form<T>
 where
     S: Send + Sync,
-    T: DeserializeOwned + Send,
+    T: DeserializeOwned + schemars::JsonSchema + Send,
 {
+    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
+        operation.request_body::<T>("application/x-www-form-urlencoded");
+    }
+
     type Rejection = ExtractError;
 
     async fn optional_from_request(

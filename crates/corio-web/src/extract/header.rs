@@ -30,7 +30,7 @@ const HEADERS: Shape = Shape::Multi {
 /// use corio_web::http::HeaderMap;
 /// use serde::Deserialize;
 ///
-/// #[derive(Debug, Deserialize)]
+/// #[derive(Debug, Deserialize, schemars::JsonSchema)]
 /// struct Auth { x_token: String, x_retries: Option<u8> }
 ///
 /// let mut headers = HeaderMap::new();
@@ -81,7 +81,7 @@ fn extract<T: DeserializeOwned>(parts: &Parts) -> Result<Header<T>, ExtractError
     kv::extract_pairs(&pairs, || object(&parts.headers), "header", HEADERS).map(Header)
 }
 
-kv::head_extractor!(Header);
+kv::head_extractor!(Header, crate::openapi::ParamIn::Header);
 
 /// All the headers, as they came.
 impl<S: Send + Sync> FromRequestParts<S> for HeaderMap {

@@ -32,7 +32,7 @@ use crate::{Body, Request, Response};
 /// use corio_web::extract::Json;
 /// use serde::Deserialize;
 ///
-/// #[derive(Debug, Deserialize)]
+/// #[derive(Debug, Deserialize, schemars::JsonSchema)]
 /// struct Item { name: String, price: f64, tags: Vec<String> }
 ///
 /// let errors = Json::<Item>::from_bytes(br#"{"price": "twenty", "tags": ["a", 7]}"#).unwrap_err();
@@ -158,8 +158,12 @@ async fn extract<T: DeserializeOwned>(request: Request) -> Result<Option<T>, Ext
 impl<S, T> FromRequest<S, ViaRequest> for Json<T>
 where
     S: Send + Sync,
-    T: DeserializeOwned + Send,
+    T: DeserializeOwned + schemars::JsonSchema + Send,
 {
+    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
+        operation.request_body::<T>("application/json");
+    }
+
     type Rejection = ExtractError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, ExtractError> {
@@ -173,8 +177,12 @@ where
 impl<S, T> OptionalFromRequest<S> for Json<T>
 where
     S: Send + Sync,
-    T: DeserializeOwned + Send,
+    T: DeserializeOwned + schemars::JsonSchema + Send,
 {
+    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
+        operation.request_body::<T>("application/json");
+    }
+
     type Rejection = ExtractError;
 
     async fn optional_from_request(
@@ -195,7 +203,11 @@ where
 /// let response = Json(serde_json::json!({"item_id": 7})).into_response();
 /// assert_eq!(response.headers()["content-type"], "application/json");
 /// ```
-impl<T: Serialize> IntoResponse for Json<T> {
+impl<T: Serialize + schemars::JsonSchema> IntoResponse for Json<T> {
+    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
+        operation.response_body::<T>("application/json");
+    }
+
     fn into_response(self) -> Response {
         match serialize(&self.0) {
             Ok(bytes) => {

@@ -11,13 +11,14 @@ use super::de::{self, Failure, Shape};
 
 /// `FromRequestParts` and `OptionalFromRequestParts` for a key-value extractor `$ty<T>`
 /// whose module has `fn extract(&Parts) -> Result<$ty<T>, ExtractError>`: the four of them
-/// (path, query, header, cookie) differ only in that function.
+/// (path, query, header, cookie) differ only in that function and in where the OpenAPI
+/// document says their parameters are (`$location`).
 macro_rules! head_extractor {
-    ($ty:ident) => {
+    ($ty:ident, $location:expr) => {
         impl<S, T> FromRequestParts<S> for $ty<T>
         where
             S: Send + Sync,
-            T: DeserializeOwned + Send,
+            T: DeserializeOwned + schemars::JsonSchema + Send,
         {
             type Rejection = ExtractError;
 
@@ -27,12 +28,16 @@ macro_rules! head_extractor {
             ) -> Result<Self, ExtractError> {
                 extract(parts)
             }
+
+            fn describe(operation: &mut $crate::openapi::OperationDoc<'_>) {
+                operation.parameters_from::<T>($location);
+            }
         }
 
         impl<S, T> OptionalFromRequestParts<S> for $ty<T>
         where
             S: Send + Sync,
-            T: DeserializeOwned + Send,
+            T: DeserializeOwned + schemars::JsonSchema + Send,
         {
             type Rejection = ExtractError;
 
@@ -41,6 +46,10 @@ macro_rules! head_extractor {
                 _state: &S,
             ) -> Result<Option<Self>, ExtractError> {
                 kv::optional(extract(parts))
+            }
+
+            fn describe(operation: &mut $crate::openapi::OperationDoc<'_>) {
+                operation.parameters_from::<T>($location);
             }
         }
     };

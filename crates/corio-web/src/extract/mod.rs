@@ -80,6 +80,7 @@ use std::future::Future;
 use http::request::Parts;
 
 use crate::Request;
+use crate::openapi::OperationDoc;
 
 /// An extractor that reads only the request's head (method, URI, headers, extensions).
 ///
@@ -90,7 +91,7 @@ use crate::Request;
 /// use corio_web::{Body, http};
 /// use serde::Deserialize;
 ///
-/// #[derive(Debug, Deserialize)]
+/// #[derive(Debug, Deserialize, schemars::JsonSchema)]
 /// struct Page { skip: u32, limit: u32 }
 ///
 /// corio::run(async {
@@ -111,6 +112,13 @@ pub trait FromRequestParts<S>: Sized {
         parts: &mut Parts,
         state: &S,
     ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send;
+
+    /// Writes what it reads into the route's OpenAPI operation: parameters, a request
+    /// body, a security requirement (see [`OperationDoc`]). Extractors that read nothing
+    /// documented keep the default, which writes nothing.
+    fn describe(operation: &mut OperationDoc<'_>) {
+        let _ = operation;
+    }
 }
 
 /// An extractor that consumes the whole request, body included; a handler has at most one,
@@ -125,7 +133,7 @@ pub trait FromRequestParts<S>: Sized {
 /// use corio_web::{Body, http};
 /// use serde::Deserialize;
 ///
-/// #[derive(Debug, Deserialize)]
+/// #[derive(Debug, Deserialize, schemars::JsonSchema)]
 /// struct Item { name: String, price: f64 }
 ///
 /// corio::run(async {
@@ -146,6 +154,13 @@ pub trait FromRequest<S, M = ViaRequest>: Sized {
         request: Request,
         state: &S,
     ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send;
+
+    /// Writes what it reads into the route's OpenAPI operation: parameters, a request
+    /// body, a security requirement (see [`OperationDoc`]). Extractors that read nothing
+    /// documented keep the default, which writes nothing.
+    fn describe(operation: &mut OperationDoc<'_>) {
+        let _ = operation;
+    }
 }
 
 /// Marks [`FromRequest`] implementations that read the body.
@@ -170,6 +185,10 @@ where
         let (mut parts, _body) = request.into_parts();
         async move { T::from_request_parts(&mut parts, state).await }
     }
+
+    fn describe(operation: &mut OperationDoc<'_>) {
+        T::describe(operation);
+    }
 }
 
 /// The `Option<Self>` form of a [`FromRequestParts`] extractor: `None` when what it reads
@@ -183,6 +202,12 @@ pub trait OptionalFromRequestParts<S>: Sized {
         parts: &mut Parts,
         state: &S,
     ) -> impl Future<Output = Result<Option<Self>, Self::Rejection>> + Send;
+
+    /// As [`FromRequestParts::describe`], written as if required: `Option<Self>` makes it
+    /// optional.
+    fn describe(operation: &mut OperationDoc<'_>) {
+        let _ = operation;
+    }
 }
 
 /// The `Option<Self>` form of a body extractor: `None` when there is no body.
@@ -195,6 +220,12 @@ pub trait OptionalFromRequest<S>: Sized {
         request: Request,
         state: &S,
     ) -> impl Future<Output = Result<Option<Self>, Self::Rejection>> + Send;
+
+    /// As [`FromRequest::describe`], written as if required: `Option<Self>` makes it
+    /// optional.
+    fn describe(operation: &mut OperationDoc<'_>) {
+        let _ = operation;
+    }
 }
 
 impl<S, T> FromRequestParts<S> for Option<T>
@@ -209,6 +240,10 @@ where
         state: &S,
     ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
         T::optional_from_request_parts(parts, state)
+    }
+
+    fn describe(operation: &mut OperationDoc<'_>) {
+        operation.optional(|operation| T::describe(operation));
     }
 }
 
@@ -225,6 +260,10 @@ where
     ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
         T::optional_from_request(request, state)
     }
+
+    fn describe(operation: &mut OperationDoc<'_>) {
+        operation.optional(|operation| T::describe(operation));
+    }
 }
 
 /// The extraction's outcome, rejection included, for the handler to deal with.
@@ -238,6 +277,10 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
         Ok(T::from_request_parts(parts, state).await)
     }
+
+    fn describe(operation: &mut OperationDoc<'_>) {
+        T::describe(operation);
+    }
 }
 
 /// The extraction's outcome, rejection included, for the handler to deal with.
@@ -250,6 +293,10 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Infallible> {
         Ok(T::from_request(request, state).await)
+    }
+
+    fn describe(operation: &mut OperationDoc<'_>) {
+        T::describe(operation);
     }
 }
 

@@ -167,4 +167,4 @@ fn extract<T: DeserializeOwned>(parts: &Parts) -> Result<Path<T>, ExtractError> 
     .map(Path)
 }
 
-kv::head_extractor!(Path);
+kv::head_extractor!(Path, crate::openapi::ParamIn::Path);

@@ -22,7 +22,7 @@ use super::{ExtractError, FromRequestParts, OptionalFromRequestParts, RequestVal
 /// use corio_web::extract::Query;
 /// use serde::Deserialize;
 ///
-/// #[derive(Debug, Deserialize)]
+/// #[derive(Debug, Deserialize, schemars::JsonSchema)]
 /// struct Search { q: String, tag: Vec<String>, page: Option<u32> }
 ///
 /// let Query(search) = Query::<Search>::try_from_uri(&"/?q=a+b&tag=x&tag=y".parse().unwrap())
@@ -73,4 +73,4 @@ fn extract<T: DeserializeOwned>(parts: &Parts) -> Result<Query<T>, ExtractError>
     kv::extract_pairs(&pairs, || object(query), "query", Shape::QUERY).map(Query)
 }
 
-kv::head_extractor!(Query);
+kv::head_extractor!(Query, crate::openapi::ParamIn::Query);

@@ -147,7 +147,7 @@ impl Rejection for ExtractError {
 /// use corio_web::{Body, http};
 /// use serde::Deserialize;
 ///
-/// #[derive(Debug, Deserialize)]
+/// #[derive(Debug, Deserialize, schemars::JsonSchema)]
 /// struct Page { limit: u32 }
 ///
 /// corio::run(async {

@@ -47,6 +47,7 @@ use std::sync::Arc;
 
 use crate::depends::RequestScope;
 use crate::extract::{FromRequest, FromRequestParts, Rejections};
+use crate::openapi::OperationDoc;
 use crate::response::IntoResponse;
 use crate::service::ResponseFuture;
 use crate::{Request, Response};
@@ -56,6 +57,12 @@ pub trait Handler<T, S>: Clone + Send + Sync + 'static {
     /// Extracts the arguments from `request`, runs the function and turns its result into
     /// a response.
     fn call(self, request: Request, state: Arc<S>) -> ResponseFuture;
+
+    /// Writes the route's OpenAPI operation: each argument's extractor describes what it
+    /// reads, the return type its response.
+    fn describe(operation: &mut OperationDoc<'_>) {
+        let _ = operation;
+    }
 }
 
 /// Marks handlers that are `async fn`s: they run on the event loop.
@@ -90,6 +97,10 @@ where
     fn call(self, _request: Request, _state: Arc<S>) -> ResponseFuture {
         Box::pin(async move { self().await.into_response() })
     }
+
+    fn describe(operation: &mut OperationDoc<'_>) {
+        R::describe(operation);
+    }
 }
 
 impl<F, R, S> Handler<(OnBlockingPool,), S> for F
@@ -100,6 +111,10 @@ where
 {
     fn call(self, _request: Request, _state: Arc<S>) -> ResponseFuture {
         Box::pin(run_blocking(self))
+    }
+
+    fn describe(operation: &mut OperationDoc<'_>) {
+        R::describe(operation);
     }
 }
 
@@ -162,6 +177,12 @@ macro_rules! handler_arity {
                     self($($parts,)* $last).await.into_response()
                 })
             }
+
+            fn describe(operation: &mut OperationDoc<'_>) {
+                $(<$parts as FromRequestParts<S>>::describe(operation);)*
+                <$last as FromRequest<S, M>>::describe(operation);
+                R::describe(operation);
+            }
         }
 
         #[allow(non_snake_case, unused_mut, unused_parens)]
@@ -178,6 +199,12 @@ macro_rules! handler_arity {
                 handler_call!(request, state, [$($parts),*], $last, {
                     run_blocking(move || self($($parts,)* $last)).await
                 })
+            }
+
+            fn describe(operation: &mut OperationDoc<'_>) {
+                $(<$parts as FromRequestParts<S>>::describe(operation);)*
+                <$last as FromRequest<S, M>>::describe(operation);
+                R::describe(operation);
             }
         }
     };

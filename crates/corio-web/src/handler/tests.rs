@@ -11,7 +11,7 @@ use crate::extract::{Json, Path, Query, State};
 use crate::response::HttpError;
 use crate::testing::TestClient;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Paging {
     skip: u32,
     limit: u32,
@@ -51,7 +51,7 @@ fn every_invalid_value_of_the_request_is_in_one_422() {
     });
 }
 
-#[derive(Deserialize, serde::Serialize)]
+#[derive(Deserialize, serde::Serialize, schemars::JsonSchema)]
 struct Item {
     name: String,
     price: f64,

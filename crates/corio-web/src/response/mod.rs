@@ -16,6 +16,7 @@ pub use redirect::Redirect;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 
+use crate::openapi::OperationDoc;
 use crate::{Body, Response};
 
 /// `text/plain; charset=utf-8`, the content type of `String` and `&str` responses.
@@ -37,6 +38,16 @@ pub(crate) const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("appli
 pub trait IntoResponse {
     /// The response.
     fn into_response(self) -> Response;
+
+    /// Writes the response it stands for into the route's OpenAPI operation: the success
+    /// body's media type and schema, or responses it declares (see [`OperationDoc`]). The
+    /// default writes nothing, and the operation shows a bare 200.
+    fn describe(operation: &mut OperationDoc<'_>)
+    where
+        Self: Sized,
+    {
+        let _ = operation;
+    }
 }
 
 impl IntoResponse for Response {
@@ -75,18 +86,33 @@ fn with_content_type(body: Body, content_type: HeaderValue) -> Response {
 }
 
 impl IntoResponse for &'static str {
+    fn describe(operation: &mut OperationDoc<'_>) {
+        operation.response_body_schema("text/plain", serde_json::json!({"type": "string"}));
+    }
+
     fn into_response(self) -> Response {
         with_content_type(Body::from(self), TEXT_PLAIN)
     }
 }
 
 impl IntoResponse for String {
+    fn describe(operation: &mut OperationDoc<'_>) {
+        operation.response_body_schema("text/plain", serde_json::json!({"type": "string"}));
+    }
+
     fn into_response(self) -> Response {
         with_content_type(Body::from(self), TEXT_PLAIN)
     }
 }
 
 impl IntoResponse for Bytes {
+    fn describe(operation: &mut OperationDoc<'_>) {
+        operation.response_body_schema(
+            "application/octet-stream",
+            serde_json::json!({"type": "string", "format": "binary"}),
+        );
+    }
+
     fn into_response(self) -> Response {
         with_content_type(
             Body::from(self),
@@ -96,12 +122,23 @@ impl IntoResponse for Bytes {
 }
 
 impl IntoResponse for Vec<u8> {
+    fn describe(operation: &mut OperationDoc<'_>) {
+        operation.response_body_schema(
+            "application/octet-stream",
+            serde_json::json!({"type": "string", "format": "binary"}),
+        );
+    }
+
     fn into_response(self) -> Response {
         Bytes::from(self).into_response()
     }
 }
 
 impl<T: IntoResponse> IntoResponse for (StatusCode, T) {
+    fn describe(operation: &mut OperationDoc<'_>) {
+        T::describe(operation);
+    }
+
     fn into_response(self) -> Response {
         let mut response = self.1.into_response();
         *response.status_mut() = self.0;
@@ -110,6 +147,10 @@ impl<T: IntoResponse> IntoResponse for (StatusCode, T) {
 }
 
 impl<T: IntoResponse> IntoResponse for (http::HeaderMap, T) {
+    fn describe(operation: &mut OperationDoc<'_>) {
+        T::describe(operation);
+    }
+
     fn into_response(self) -> Response {
         let mut response = self.1.into_response();
         response.headers_mut().extend(self.0);
@@ -122,6 +163,10 @@ impl<T: IntoResponse> IntoResponse for (http::HeaderMap, T) {
 impl<T: IntoResponse, const N: usize> IntoResponse
     for ([(header::HeaderName, &'static str); N], T)
 {
+    fn describe(operation: &mut OperationDoc<'_>) {
+        T::describe(operation);
+    }
+
     fn into_response(self) -> Response {
         let mut response = self.1.into_response();
         for (name, value) in self.0 {
@@ -138,6 +183,10 @@ impl<T: IntoResponse, const N: usize> IntoResponse
 pub struct Html<T>(pub T);
 
 impl<T: Into<Body>> IntoResponse for Html<T> {
+    fn describe(operation: &mut OperationDoc<'_>) {
+        operation.response_body_schema("text/html", serde_json::json!({"type": "string"}));
+    }
+
     fn into_response(self) -> Response {
         with_content_type(
             self.0.into(),
@@ -147,6 +196,10 @@ impl<T: Into<Body>> IntoResponse for Html<T> {
 }
 
 impl<T: IntoResponse> IntoResponse for (StatusCode, http::HeaderMap, T) {
+    fn describe(operation: &mut OperationDoc<'_>) {
+        T::describe(operation);
+    }
+
     fn into_response(self) -> Response {
         let mut response = (self.1, self.2).into_response();
         *response.status_mut() = self.0;
@@ -155,6 +208,11 @@ impl<T: IntoResponse> IntoResponse for (StatusCode, http::HeaderMap, T) {
 }
 
 impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
+    fn describe(operation: &mut OperationDoc<'_>) {
+        T::describe(operation);
+        operation.errors(|operation| E::describe(operation));
+    }
+
     fn into_response(self) -> Response {
         match self {
             Ok(ok) => ok.into_response(),

@@ -73,7 +73,7 @@ fn compare<T: Debug>(
     true
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Scalars {
     a: Option<u8>,
     b: Option<i64>,
@@ -86,7 +86,7 @@ struct Scalars {
     i: Option<i8>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Required {
     a: u8,
     b: String,
@@ -95,7 +95,7 @@ struct Required {
     v: Vec<u16>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 enum Color {
     Red,
@@ -105,10 +105,10 @@ enum Color {
     Other(Option<u8>),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Wrapper(u32);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct WithEnum {
     a: Option<Color>,
     v: Vec<Color>,
@@ -116,33 +116,33 @@ struct WithEnum {
     s: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Strict {
     a: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Aliased {
     #[serde(alias = "b")]
     a: Option<u8>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Flat {
     a: Option<String>,
     #[serde(flatten)]
     rest: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 enum Either {
     N(u32),
     S(String),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Odd {
     a: Option<Either>,
     t: Option<(u8, u8)>,
@@ -150,14 +150,14 @@ struct Odd {
     b: Option<Vec<bool>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Constr {
     a: Option<Constrained<u32, Between<1, 10>>>,
     s: Option<Constrained<String, Length<2, 4>>>,
     v: Option<Constrained<Vec<u8>, Length<0, 2>>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Range {
     a: u8,
     b: u8,
@@ -173,7 +173,7 @@ impl Validate for Range {
 
 /// Swallows its own error, as a default-on-error wrapper does: the slow path still
 /// reports the bad value, so the fast path must not pass it.
-#[derive(Debug)]
+#[derive(Debug, schemars::JsonSchema)]
 struct Swallow(Option<u32>);
 
 impl<'de> Deserialize<'de> for Swallow {
@@ -182,12 +182,12 @@ impl<'de> Deserialize<'de> for Swallow {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Swallows {
     a: Option<Swallow>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct PathStruct {
     id: i64,
     name: String,
