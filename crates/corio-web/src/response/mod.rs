@@ -7,10 +7,12 @@
 mod exception;
 pub(crate) mod header_pool;
 mod http_error;
+mod model;
 mod redirect;
 
 pub use exception::Exception;
 pub use http_error::HttpError;
+pub use model::ResponseModel;
 pub use redirect::Redirect;
 
 use bytes::Bytes;
