@@ -30,6 +30,7 @@ pub mod handler;
 pub mod middleware;
 pub mod response;
 pub mod routing;
+pub mod security;
 pub mod server;
 pub mod service;
 pub mod testing;
