@@ -19,6 +19,9 @@ use crate::response::HttpError;
 /// `Option<T>` (FastAPI's `auto_error=False`) documents as `T`: the operation still lists
 /// the scheme.
 ///
+/// A type parameter's default applies where a type is expected, not in a path
+/// expression: write `<HttpBearer>::scheme()`, not `HttpBearer::scheme()`.
+///
 /// ```
 /// use corio_web::security::{ApiKeyHeader, ApiKeyName, HttpBearer, SecurityScheme};
 /// use serde_json::json;
@@ -28,8 +31,8 @@ use crate::response::HttpError;
 ///     const NAME: &'static str = "X-API-Key";
 /// }
 ///
-/// assert_eq!(HttpBearer::scheme_name(), "HTTPBearer");
-/// assert_eq!(HttpBearer::scheme(), json!({"type": "http", "scheme": "bearer"}));
+/// assert_eq!(<HttpBearer>::scheme_name(), "HTTPBearer");
+/// assert_eq!(<HttpBearer>::scheme(), json!({"type": "http", "scheme": "bearer"}));
 /// assert_eq!(ApiKeyHeader::<XApiKey>::scheme_name(), "APIKeyHeader");
 /// assert_eq!(
 ///     ApiKeyHeader::<XApiKey>::scheme(),
