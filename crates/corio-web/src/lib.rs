@@ -34,6 +34,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod response;
 pub mod routing;
+pub mod security;
 pub mod server;
 pub mod service;
 pub mod testing;
