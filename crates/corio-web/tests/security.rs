@@ -617,7 +617,7 @@ async fn users_me(Depends(user): Depends<ActiveUser>) -> Json<Value> {
     Json(json!({"username": user.0}))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Page {
     #[serde(default)]
     skip: u32,

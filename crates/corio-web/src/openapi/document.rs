@@ -103,8 +103,7 @@ fn operation_ids(routes: &[&RouteInfo]) -> Vec<String> {
             let base = match name {
                 Some(name) if counts[name] == 1 => name.to_string(),
                 _ => {
-                    let path: String = route
-                        .pattern
+                    let path: String = path_template(&route.pattern)
                         .chars()
                         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
                         .collect();

@@ -140,6 +140,10 @@ macro_rules! api_key_extractor {
             async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, HttpError> {
                 Self::read(parts).ok_or_else(Self::not_authenticated)
             }
+
+            fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
+                super::scheme::describe_security::<Self>(operation);
+            }
         }
 
         /// `None` when the key is absent or empty.
@@ -151,6 +155,10 @@ macro_rules! api_key_extractor {
                 _state: &S,
             ) -> Result<Option<Self>, HttpError> {
                 Ok(Self::read(parts))
+            }
+
+            fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
+                super::scheme::describe_security::<Self>(operation);
             }
         }
 

@@ -200,6 +200,10 @@ impl<S: Send + Sync, C: BearerConfig> FromRequestParts<S> for HttpBearer<C> {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, HttpError> {
         Self::from_headers(&parts.headers).ok_or_else(Self::not_authenticated)
     }
+
+    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
+        super::scheme::describe_security::<Self>(operation);
+    }
 }
 
 /// `None` without bearer credentials.
@@ -211,6 +215,10 @@ impl<S: Send + Sync, C: BearerConfig> OptionalFromRequestParts<S> for HttpBearer
         _state: &S,
     ) -> Result<Option<Self>, HttpError> {
         Ok(Self::from_headers(&parts.headers))
+    }
+
+    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
+        super::scheme::describe_security::<Self>(operation);
     }
 }
 
@@ -449,6 +457,10 @@ impl<S: Send + Sync, C: BasicConfig> FromRequestParts<S> for HttpBasic<C> {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, HttpError> {
         Self::from_headers(&parts.headers)?.ok_or_else(Self::not_authenticated)
     }
+
+    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
+        super::scheme::describe_security::<Self>(operation);
+    }
 }
 
 /// `None` without Basic credentials; still a 401 for Basic credentials that do not decode.
@@ -460,6 +472,10 @@ impl<S: Send + Sync, C: BasicConfig> OptionalFromRequestParts<S> for HttpBasic<C
         _state: &S,
     ) -> Result<Option<Self>, HttpError> {
         Self::from_headers(&parts.headers)
+    }
+
+    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
+        super::scheme::describe_security::<Self>(operation);
     }
 }
 

@@ -24,7 +24,10 @@
 //! Types configure the schemes: an API key's name is a type implementing [`ApiKeyName`],
 //! an OAuth2 flow's token URL and scopes a type implementing [`OAuth2Config`], and
 //! [`BearerConfig`] and [`BasicConfig`] (optional) set a scheme name, a description, a
-//! realm. So one declaration feeds both the extraction and the docs.
+//! realm. So one declaration feeds both the extraction and the docs: a handler that
+//! takes a security extractor has the scheme listed in `components/securitySchemes` and
+//! required in its operation's `security`. A [`Dependency`](crate::depends::Dependency)
+//! that reads one says so in its `describe` with [`describe_security`], as below.
 //!
 //! # FastAPI's tutorial: OAuth2 with password and bearer
 //!
@@ -40,9 +43,10 @@
 //! use corio_web::extract::{FromRequestParts, Json};
 //! use corio_web::http::header::WWW_AUTHENTICATE;
 //! use corio_web::http::request::Parts;
+//! use corio_web::openapi::OperationDoc;
 //! use corio_web::security::{
 //!     BearerToken, OAuth2Config, OAuth2PasswordBearer, OAuth2PasswordRequestForm,
-//!     constant_time_eq,
+//!     constant_time_eq, describe_security,
 //! };
 //! use corio_web::testing::TestClient;
 //! use serde::Serialize;
@@ -71,7 +75,7 @@
 //!     format!("fakehashed{password}")
 //! }
 //!
-//! #[derive(Clone, Serialize)]
+//! #[derive(Clone, Serialize, schemars::JsonSchema)]
 //! struct User { username: String, full_name: String, disabled: bool }
 //!
 //! /// FastAPI's `get_current_user`: the user the bearer token stands for.
@@ -93,6 +97,11 @@
 //!             disabled: user.disabled,
 //!         }))
 //!     }
+//!
+//!     /// What `resolve` reads, for the OpenAPI document: the OAuth2 bearer token.
+//!     fn describe(operation: &mut OperationDoc<'_>) {
+//!         describe_security::<Token>(operation);
+//!     }
 //! }
 //!
 //! /// FastAPI's `get_current_active_user`: a dependency on the dependency.
@@ -107,6 +116,10 @@
 //!             return Err(HttpError::new(400, "Inactive user").into());
 //!         }
 //!         Ok(ActiveUser(user.0.clone()))
+//!     }
+//!
+//!     fn describe(operation: &mut OperationDoc<'_>) {
+//!         <CurrentUser as Dependency<S>>::describe(operation);
 //!     }
 //! }
 //!
@@ -127,6 +140,14 @@
 //! }
 //!
 //! let app = App::new().post("/token", login).get("/users/me", read_users_me);
+//!
+//! // Swagger UI's "Authorize" knows the flow, and that `/users/me` needs it.
+//! let spec = app.openapi();
+//! assert_eq!(
+//!     spec["components"]["securitySchemes"]["OAuth2PasswordBearer"],
+//!     json!({"type": "oauth2", "flows": {"password": {"tokenUrl": "token", "scopes": {}}}})
+//! );
+//! assert_eq!(spec["paths"]["/users/me"]["get"]["security"], json!([{"OAuth2PasswordBearer": []}]));
 //!
 //! corio::run(async move {
 //!     let client = TestClient::new(app);
@@ -174,7 +195,7 @@ pub use oauth2::{
     BearerToken, OAuth2Config, OAuth2PasswordBearer, OAuth2PasswordRequestForm,
     OAuth2PasswordRequestFormStrict,
 };
-pub use scheme::SecurityScheme;
+pub use scheme::{SecurityScheme, describe_security};
 
 /// Whether `a` and `b` are equal, in a time that depends on their lengths but not on where
 /// they differ, so a client timing the answers cannot guess a secret byte by byte

@@ -146,6 +146,10 @@ impl<S: Send + Sync, C: OAuth2Config> FromRequestParts<S> for OAuth2PasswordBear
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, HttpError> {
         Self::from_headers(&parts.headers).ok_or_else(Self::not_authenticated)
     }
+
+    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
+        super::scheme::describe_security::<Self>(operation);
+    }
 }
 
 /// `None` without a bearer token.
@@ -157,6 +161,10 @@ impl<S: Send + Sync, C: OAuth2Config> OptionalFromRequestParts<S> for OAuth2Pass
         _state: &S,
     ) -> Result<Option<Self>, HttpError> {
         Ok(Self::from_headers(&parts.headers))
+    }
+
+    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
+        super::scheme::describe_security::<Self>(operation);
     }
 }
 
@@ -192,7 +200,7 @@ crate::constraint! {
 }
 
 /// The fields of the form, as FastAPI declares them.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct LaxFields {
     grant_type: Option<Constrained<String, PasswordGrant>>,
     username: String,
@@ -204,7 +212,7 @@ struct LaxFields {
 }
 
 /// The same, `grant_type` required.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct StrictFields {
     grant_type: Constrained<String, PasswordGrant>,
     username: String,
@@ -291,6 +299,13 @@ impl OAuth2PasswordRequestForm {
 impl<S: Send + Sync> FromRequest<S, ViaRequest> for OAuth2PasswordRequestForm {
     type Rejection = ExtractError;
 
+    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
+        operation.request_body_schema(
+            "application/x-www-form-urlencoded",
+            OAuth2PasswordRequestForm::request_body_schema(),
+        );
+    }
+
     async fn from_request(request: Request, state: &S) -> Result<Self, ExtractError> {
         let Form(fields) = Form::<LaxFields>::from_request(request, state).await?;
         Ok(OAuth2PasswordRequestForm {
@@ -333,6 +348,13 @@ impl Deref for OAuth2PasswordRequestFormStrict {
 
 impl<S: Send + Sync> FromRequest<S, ViaRequest> for OAuth2PasswordRequestFormStrict {
     type Rejection = ExtractError;
+
+    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
+        operation.request_body_schema(
+            "application/x-www-form-urlencoded",
+            OAuth2PasswordRequestFormStrict::request_body_schema(),
+        );
+    }
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ExtractError> {
         let Form(fields) = Form::<StrictFields>::from_request(request, state).await?;
@@ -401,7 +423,7 @@ fn form_schema(strict: bool) -> Value {
 ///     assert_eq!(body, r#"{"access_token":"abc","token_type":"bearer"}"#);
 /// });
 /// ```
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BearerToken {
     /// The token the client sends back as `Authorization: Bearer <access_token>`.
     pub access_token: String,
@@ -429,6 +451,10 @@ impl fmt::Debug for BearerToken {
 }
 
 impl IntoResponse for BearerToken {
+    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
+        operation.response_body::<BearerToken>("application/json");
+    }
+
     fn into_response(self) -> Response {
         let mut response = Json(self).into_response();
         let headers = response.headers_mut();

@@ -89,6 +89,13 @@ impl<T: SecurityScheme> SecurityScheme for Option<T> {
 }
 
 /// The detail of every 401 the extractors answer, as FastAPI words it.
+/// Writes scheme `T` as a requirement of the operation (and into
+/// `components/securitySchemes`): what each security extractor's `describe` does.
+pub fn describe_security<T: SecurityScheme>(operation: &mut crate::openapi::OperationDoc<'_>) {
+    let scopes: Vec<Cow<'_, str>> = T::scopes().into_iter().map(Cow::Owned).collect();
+    operation.security(&T::scheme_name(), T::scheme(), &scopes);
+}
+
 pub(crate) const NOT_AUTHENTICATED: &str = "Not authenticated";
 
 /// FastAPI's `make_not_authenticated_error`: `401 {"detail": "Not authenticated"}` with
