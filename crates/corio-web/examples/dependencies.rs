@@ -298,6 +298,16 @@ mod tests {
     use super::*;
     use corio_web::testing::TestClient;
 
+    /// The document at /openapi.json is valid OpenAPI 3.1 (`.ci/run` also runs the
+    /// openapi-spec-validator on it).
+    #[test]
+    fn openapi_document_is_valid() {
+        corio_web::testing::assert_valid_openapi(
+            "dependencies",
+            &app(AppState::default()).openapi(),
+        );
+    }
+
     #[test]
     fn shared_parameters_and_sub_dependencies() {
         corio::run(async {

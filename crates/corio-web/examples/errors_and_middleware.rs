@@ -253,6 +253,17 @@ mod tests {
     use super::*;
     use corio_web::testing::TestClient;
 
+    /// The document at /openapi.json is valid OpenAPI 3.1 (`.ci/run` also runs the
+    /// openapi-spec-validator on it).
+    #[test]
+    fn openapi_document_is_valid() {
+        corio::run(async {
+            let client = TestClient::new(app(AppState::default()));
+            let document = client.get("/openapi.json").send().await.json();
+            corio_web::testing::assert_valid_openapi("errors_and_middleware", &document);
+        });
+    }
+
     /// A client whose startup hooks have run, as `with TestClient(app):` in FastAPI.
     async fn started(state: &AppState) -> TestClient {
         let client = TestClient::new(app(state.clone()));

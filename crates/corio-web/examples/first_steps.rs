@@ -95,6 +95,13 @@ mod tests {
     use super::*;
     use corio_web::testing::TestClient;
 
+    /// The document at /openapi.json is valid OpenAPI 3.1 (`.ci/run` also runs the
+    /// openapi-spec-validator on it).
+    #[test]
+    fn openapi_document_is_valid() {
+        corio_web::testing::assert_valid_openapi("first_steps", &app().openapi());
+    }
+
     #[test]
     fn the_tutorial_answers_as_documented() {
         corio::run(async {

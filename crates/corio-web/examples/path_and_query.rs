@@ -283,6 +283,13 @@ mod tests {
     use super::*;
     use corio_web::testing::TestClient;
 
+    /// The document at /openapi.json is valid OpenAPI 3.1 (`.ci/run` also runs the
+    /// openapi-spec-validator on it).
+    #[test]
+    fn openapi_document_is_valid() {
+        corio_web::testing::assert_valid_openapi("path_and_query", &app().openapi());
+    }
+
     /// `GET uri`, expecting `status`; the body as JSON.
     async fn get(client: &TestClient, uri: &str, status: u16) -> Value {
         let response = client.get(uri).send().await;

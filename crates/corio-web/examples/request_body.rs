@@ -229,6 +229,13 @@ mod tests {
     use super::*;
     use corio_web::testing::{TestClient, TestResponse};
 
+    /// The document at /openapi.json is valid OpenAPI 3.1 (`.ci/run` also runs the
+    /// openapi-spec-validator on it).
+    #[test]
+    fn openapi_document_is_valid() {
+        corio_web::testing::assert_valid_openapi("request_body", &app().openapi());
+    }
+
     /// Asserts the status, then reads the body as JSON.
     fn expect(response: TestResponse, status: u16) -> Value {
         assert_eq!(response.status(), status, "{}", response.text());

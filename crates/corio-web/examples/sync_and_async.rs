@@ -180,6 +180,14 @@ mod tests {
     use corio_web::testing::TestClient;
     use std::future::Future;
 
+    /// The document at /openapi.json is valid OpenAPI 3.1 (`.ci/run` also runs the
+    /// openapi-spec-validator on it).
+    #[test]
+    fn openapi_document_is_valid() {
+        let document = app(scratch_dir("openapi")).openapi();
+        corio_web::testing::assert_valid_openapi("sync_and_async", &document);
+    }
+
     /// Runs `future` on a single event-loop thread, as asyncio (and uvicorn) do: if
     /// anything blocked that thread, every request would wait behind it.
     fn on_one_thread<F: Future>(future: F) -> F::Output {

@@ -292,6 +292,57 @@ fn form_encode(text: &str) -> String {
     out
 }
 
+/// The environment variable naming an OpenAPI validator command (`openapi-spec-validator`
+/// from PyPI; `.ci/run` installs it) for [`assert_valid_openapi`].
+pub const OPENAPI_VALIDATOR_ENV: &str = "CORIO_OPENAPI_VALIDATOR";
+
+/// Asserts that `document` is a valid OpenAPI 3.1 document.
+///
+/// Always checks what JSON Schema cannot ([`openapi::check::problems`]: every `$ref`
+/// resolves, path parameters are declared, operation ids are unique). When the
+/// environment variable [`OPENAPI_VALIDATOR_ENV`] names a validator command, the document
+/// is also written to a temporary file and validated with it, and a failure shows the
+/// validator's report; `name` names the file.
+///
+/// [`openapi::check::problems`]: crate::openapi::check::problems
+///
+/// # Panics
+///
+/// If the document is invalid, or the validator cannot be run.
+pub fn assert_valid_openapi(name: &str, document: &serde_json::Value) {
+    let problems = crate::openapi::check::problems(document);
+    assert!(
+        problems.is_empty(),
+        "the OpenAPI document of {name} is inconsistent:\n{}",
+        problems.join("\n")
+    );
+    let Some(validator) = std::env::var_os(OPENAPI_VALIDATOR_ENV) else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("corio-openapi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("creating a temporary directory");
+    let file = dir.join(format!("{name}.json"));
+    let text = serde_json::to_string_pretty(document).expect("a JSON value serializes");
+    std::fs::write(&file, text).expect("writing the document");
+    let output = std::process::Command::new(&validator)
+        .arg("--schema")
+        .arg("3.1")
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("running the OpenAPI validator {validator:?}: {e}"));
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "the OpenAPI document of {name} ({}) is invalid:\n{report}",
+        file.display()
+    );
+    let _ = std::fs::remove_file(&file);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -495,3 +495,8 @@ fn an_apps_own_route_wins_over_the_documents() {
         assert_eq!(client.get("/openapi.json").send().await.text(), "mine");
     });
 }
+
+#[test]
+fn the_document_validates() {
+    corio_web::testing::assert_valid_openapi("openapi_spec", &spec());
+}

@@ -66,6 +66,7 @@
 //! [`App::openapi_url`]: crate::App::openapi_url
 //! [`App::docs`]: crate::App::docs
 
+pub mod check;
 pub(crate) mod document;
 mod operation;
 pub(crate) mod registry;

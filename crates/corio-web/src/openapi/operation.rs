@@ -481,7 +481,8 @@ fn collect_fields(
     }
 }
 
-/// The parameter names of a route pattern: `/a/{x}/b/{*rest}` has `x` and `rest`.
+/// The parameter names of a route pattern: `/a/{x}/b/{rest:path}` (or `{*rest}`) has `x`
+/// and `rest`.
 pub(crate) fn path_parameter_names(pattern: &str) -> Vec<&str> {
     let mut names = Vec::new();
     let mut rest = pattern;
@@ -495,15 +496,21 @@ pub(crate) fn path_parameter_names(pattern: &str) -> Vec<&str> {
             break;
         };
         let name = &rest[open + 1..open + close];
-        names.push(name.trim_start_matches('*'));
+        let name = name.trim_start_matches('*');
+        names.push(name.split_once(':').map_or(name, |(name, _converter)| name));
         rest = &rest[open + close + 1..];
     }
     names
 }
 
-/// A route pattern as an OpenAPI path template: a catch-all `{*rest}` is `{rest}`.
+/// A route pattern as an OpenAPI path template: a catch-all `{rest:path}` (or `{*rest}`)
+/// is `{rest}`.
 pub(crate) fn path_template(pattern: &str) -> String {
-    pattern.replace("{*", "{")
+    let mut template = pattern.replace("{*", "{");
+    for name in path_parameter_names(pattern) {
+        template = template.replace(&format!("{{{name}:path}}"), &format!("{{{name}}}"));
+    }
+    template
 }
 
 #[cfg(test)]
@@ -515,6 +522,8 @@ mod tests {
         assert_eq!(path_parameter_names("/a/{x}/b/{*rest}"), ["x", "rest"]);
         assert_eq!(path_parameter_names("/plain"), Vec::<&str>::new());
         assert_eq!(path_template("/files/{*path}"), "/files/{path}");
+        assert_eq!(path_parameter_names("/f/{file_path:path}"), ["file_path"]);
+        assert_eq!(path_template("/f/{file_path:path}"), "/f/{file_path}");
     }
 
     #[test]
