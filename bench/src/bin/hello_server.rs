@@ -14,7 +14,7 @@ async fn plaintext() -> &'static str {
 
 /// The JSON body, as a typed model (what a corio-web user writes, and what the peers'
 /// hello-world servers use too).
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, schemars::JsonSchema)]
 struct Message {
     message: &'static str,
 }
@@ -25,12 +25,12 @@ async fn json() -> Json<Message> {
     })
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 struct ItemQuery {
     q: Option<String>,
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, schemars::JsonSchema)]
 struct Item {
     item_id: u32,
     q: Option<String>,
