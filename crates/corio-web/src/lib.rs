@@ -28,6 +28,7 @@ pub mod depends;
 pub mod extract;
 pub mod handler;
 pub mod middleware;
+pub mod openapi;
 pub mod response;
 pub mod routing;
 pub mod server;

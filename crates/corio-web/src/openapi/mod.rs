@@ -1,0 +1,3 @@
+//! OpenAPI: the application's description, and the documentation pages that show it.
+
+pub mod ui;
