@@ -8,9 +8,13 @@
 //! 3. The npm registry, unless `CARGO_NET_OFFLINE=true`.
 //!
 //! If none does, the build goes on: a cargo warning says so, the embedded script is empty
-//! and the `/redoc` page says that ReDoc is missing (Swagger UI at `/docs` is unaffected).
-//! The build script does not retry by itself (it would make every later build recompile
-//! corio-web); `cargo clean -p corio-web` or the variable above makes it try again.
+//! and the `/redoc` page says that ReDoc is missing (Swagger UI at `/docs` is unaffected),
+//! unless `CORIO_WEB_REQUIRE_REDOC` is set (for CI): then the build fails. A later build
+//! does not try again by itself (it would recompile corio-web every time, offline);
+//! `cargo clean -p corio-web` or the variables above make it.
+//!
+//! One change is made to the script: it does not fetch Redocly's logo from their CDN
+//! ([`without_cdn_logo`]).
 
 use std::path::Path;
 use std::time::Duration;
@@ -35,6 +39,7 @@ const MAX_TARBALL: u64 = 32 << 20;
 pub fn fetch(out_dir: &Path, licenses: &mut String) {
     println!("cargo::rerun-if-env-changed=CORIO_WEB_REDOC_TARBALL");
     println!("cargo::rerun-if-env-changed=CARGO_NET_OFFLINE");
+    println!("cargo::rerun-if-env-changed=CORIO_WEB_REQUIRE_REDOC");
     println!("cargo::rustc-env=CORIO_WEB_REDOC_VERSION={VERSION}");
     let cached = out_dir.join(format!("redoc-{VERSION}.tgz"));
     let script = tarball(&cached).and_then(|tgz| {
@@ -45,9 +50,13 @@ pub fn fetch(out_dir: &Path, licenses: &mut String) {
         licenses.push_str(&format!("ReDoc {VERSION} (redoc.standalone.js)\n\n"));
         licenses.push_str(&String::from_utf8_lossy(license));
         licenses.push_str("\n\n");
-        Ok(script.to_vec())
+        Ok(without_cdn_logo(script))
     });
     let script = script.unwrap_or_else(|e| {
+        assert!(
+            std::env::var_os("CORIO_WEB_REQUIRE_REDOC").is_none_or(|v| v.is_empty()),
+            "ReDoc {VERSION} is not embedded and CORIO_WEB_REQUIRE_REDOC is set: {e}"
+        );
         println!(
             "cargo::warning=corio-web: ReDoc {VERSION} is not embedded, /redoc will say it is \
              missing ({e}). Set CORIO_WEB_REDOC_TARBALL to a copy of redoc-{VERSION}.tgz, \
@@ -58,9 +67,29 @@ pub fn fetch(out_dir: &Path, licenses: &mut String) {
     out::write_asset(out_dir, "redoc.standalone.js", &script);
 }
 
+/// ReDoc's side menu shows Redocly's logo from their CDN: a request to a third party on
+/// every view, which no option turns off. With an empty `src` the browser requests nothing
+/// and fires `error`, on which ReDoc drops the image; the "API docs by Redocly" link stays.
+fn without_cdn_logo(script: &[u8]) -> Vec<u8> {
+    const LOGO: &[u8] = b"\"https://cdn.redoc.ly/redoc/logo-mini.svg\"";
+    let found: Vec<usize> = script
+        .windows(LOGO.len())
+        .enumerate()
+        .filter_map(|(at, window)| (window == LOGO).then_some(at))
+        .collect();
+    let &[at] = found.as_slice() else {
+        println!(
+            "cargo::warning=corio-web: ReDoc {VERSION} does not load its logo as expected; \
+             /redoc may request it from Redocly's CDN"
+        );
+        return script.to_vec();
+    };
+    [&script[..at], b"\"\"", &script[at + LOGO.len()..]].concat()
+}
+
 /// The checked tarball, from the first source that has one (see the module doc).
 fn tarball(cached: &Path) -> Result<Vec<u8>, String> {
-    if let Some(path) = std::env::var_os("CORIO_WEB_REDOC_TARBALL") {
+    if let Some(path) = std::env::var_os("CORIO_WEB_REDOC_TARBALL").filter(|p| !p.is_empty()) {
         let tgz = std::fs::read(&path)
             .map_err(|e| format!("CORIO_WEB_REDOC_TARBALL={}: {e}", path.to_string_lossy()))?;
         return checked(tgz);
@@ -74,7 +103,16 @@ fn tarball(cached: &Path) -> Result<Vec<u8>, String> {
     if std::env::var("CARGO_NET_OFFLINE").is_ok_and(|v| v == "true") {
         return Err("CARGO_NET_OFFLINE=true".into());
     }
-    checked(download()?)
+    // A few tries, so that a dropped connection does not cost the build its ReDoc.
+    let mut tries = 1;
+    loop {
+        match download() {
+            Ok(tgz) => return checked(tgz),
+            Err(e) if tries == 3 => return Err(e),
+            Err(_) => std::thread::sleep(Duration::from_secs(2 * tries)),
+        }
+        tries += 1;
+    }
 }
 
 fn download() -> Result<Vec<u8>, String> {
@@ -84,7 +122,7 @@ fn download() -> Result<Vec<u8>, String> {
         .build();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .tls_config(tls)
-        .timeout_connect(Some(Duration::from_secs(15)))
+        .timeout_connect(Some(Duration::from_secs(10)))
         .timeout_global(Some(Duration::from_secs(120)))
         .build()
         .into();

@@ -109,11 +109,12 @@ impl DocsConfig {
         self
     }
 
-    /// Options for `SwaggerUIBundle`, merged over corio-web's (FastAPI's defaults:
-    /// `dom_id`, `layout: "BaseLayout"`, `deepLinking`, `showExtensions`,
-    /// `showCommonExtensions`), as FastAPI's `swagger_ui_parameters`. Later calls merge
-    /// over earlier ones. Swagger UI's configuration lists the options, e.g.
-    /// `{"syntaxHighlight": false}`, `{"docExpansion": "none"}`, `{"tryItOutEnabled": true}`.
+    /// Options for `SwaggerUIBundle`, merged over corio-web's, as FastAPI's
+    /// `swagger_ui_parameters`. The defaults are FastAPI's (`dom_id`, `layout:
+    /// "BaseLayout"`, `deepLinking`, `showExtensions`, `showCommonExtensions`) and
+    /// `validatorUrl: null` (no online validator). Later calls merge over earlier ones.
+    /// Swagger UI's configuration lists the options, e.g. `{"syntaxHighlight": false}`,
+    /// `{"docExpansion": "none"}`, `{"tryItOutEnabled": true}`.
     ///
     /// # Panics
     ///

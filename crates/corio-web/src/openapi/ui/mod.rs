@@ -18,8 +18,10 @@
 //!   tarball once, checks it against the sha512 npm publishes, and keeps a copy in
 //!   `OUT_DIR`. Without network the build still succeeds with a cargo warning, and `/redoc`
 //!   says that ReDoc is missing; `CORIO_WEB_REDOC_TARBALL=path/to/redoc-2.5.4.tgz` gives the
-//!   build a local copy instead. ReDoc 2 is the major version FastAPI's page loads, and its
-//!   standalone bundle needs no other file (its search worker is inlined).
+//!   build a local copy instead, and `CORIO_WEB_REQUIRE_REDOC=1` makes a missing ReDoc
+//!   fail the build (for CI). ReDoc 2 is the major version FastAPI's page loads, and its
+//!   standalone bundle needs no other file (its search worker is inlined). One string is
+//!   changed in it: the URL of Redocly's logo, which it would otherwise load from their CDN.
 //!
 //! Only the files the pages use are embedded (about 2.8 MB): `swagger-ui-bundle.js`,
 //! `swagger-ui.css`, `oauth2-redirect.js`, `redoc.standalone.js`, Swagger UI's 32×32 icon,

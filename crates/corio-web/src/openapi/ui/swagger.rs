@@ -49,7 +49,7 @@ window.ui = ui;
     )
 }
 
-/// `SwaggerUIBundle`'s options: FastAPI's defaults, the document's URL and the OAuth2
+/// `SwaggerUIBundle`'s options: FastAPI's defaults (and no online validator), the document's URL and the OAuth2
 /// redirect page's, then the application's parameters over them.
 fn bundle_options(config: &DocsConfig, openapi_url: &str) -> Map<String, Value> {
     let mut options = json!({
@@ -59,6 +59,8 @@ fn bundle_options(config: &DocsConfig, openapi_url: &str) -> Map<String, Value> 
         "deepLinking": true,
         "showExtensions": true,
         "showCommonExtensions": true,
+        // Offline: no badge that sends the document's URL to swagger.io's validator.
+        "validatorUrl": null,
     });
     let options = options.as_object_mut().expect("an object literal");
     if let Some(redirect) = config.get_oauth2_redirect_url() {
