@@ -500,3 +500,47 @@ fn an_apps_own_route_wins_over_the_documents() {
 fn the_document_validates() {
     corio_web::testing::assert_valid_openapi("openapi_spec", &spec());
 }
+
+#[test]
+fn swagger_ui_and_redoc_are_served_with_their_assets_and_can_be_switched_off() {
+    use corio_web::openapi::ui::DocsConfig;
+    corio::run(async {
+        let client = TestClient::new(app());
+        let docs = client.get("/docs").send().await;
+        assert_eq!(docs.status(), 200);
+        assert_eq!(
+            docs.header("content-type"),
+            Some("text/html; charset=utf-8")
+        );
+        let html = docs.text();
+        assert!(html.contains("Shop - Swagger UI"), "{html}");
+        assert!(html.contains("/openapi.json"));
+        // Every script and stylesheet the page loads is served here, none from a CDN.
+        let assets: Vec<&str> = html
+            .split(['"', '\''])
+            .filter(|s| s.starts_with('/') && (s.contains(".js") || s.contains(".css")))
+            .collect();
+        assert!(assets.len() >= 2, "{assets:?}");
+        assert!(!html.contains("src=\"http"), "no remote scripts");
+        for asset in assets {
+            let served = client.get(asset).send().await;
+            assert_eq!(served.status(), 200, "{asset}");
+            assert!(served.bytes().len() > 1000, "{asset}");
+        }
+        let redoc = client.get("/redoc").send().await;
+        assert_eq!(redoc.status(), 200);
+        assert!(redoc.text().contains("Shop - ReDoc"));
+        let redirect = client.get("/docs/oauth2-redirect").send().await;
+        assert_eq!(redirect.status(), 200);
+        // The pages are not operations of the API.
+        assert!(spec()["paths"].get("/docs").is_none());
+
+        let off = TestClient::new(app().docs(DocsConfig::new().docs_url(None).redoc_url(None)));
+        assert_eq!(off.get("/docs").send().await.status(), 404);
+        assert_eq!(off.get("/redoc").send().await.status(), 404);
+        assert_eq!(off.get("/openapi.json").send().await.status(), 200);
+
+        let no_document = TestClient::new(app().openapi_url(None));
+        assert_eq!(no_document.get("/docs").send().await.status(), 404);
+    });
+}

@@ -71,6 +71,7 @@ pub(crate) mod document;
 mod operation;
 pub(crate) mod registry;
 mod schemas;
+pub mod ui;
 
 pub use operation::{OperationDoc, ParamIn};
 
