@@ -31,6 +31,10 @@ use crate::extract::{
 /// [`MAX_PARTS`](super::MAX_PARTS) parts a 400 (see [`MultipartError`]). Files are held in
 /// memory. `Option<MultipartForm<T>>` is `None` when every required field is absent.
 ///
+/// Declare files as `UploadFile`s: a field of a self-describing type (`serde_json::Value`,
+/// a map) sees a file as the internal marker that stands for it (see the
+/// [module](super)).
+///
 /// `T` is public, so that the OpenAPI side can describe the body with `T`'s JSON Schema
 /// (`T: schemars::JsonSchema`; an `UploadFile` describes itself as a binary string).
 ///
