@@ -695,3 +695,32 @@ fn upload_file_outside_a_multipart_body_is_an_error() {
         "{error}"
     );
 }
+
+#[test]
+fn a_field_dropped_unread_is_skipped() {
+    corio::run(async {
+        let (content_type, bytes) = MultipartBody::new()
+            .file(
+                "big",
+                "big.bin",
+                "application/octet-stream",
+                vec![b'x'; 10_000],
+            )
+            .text("after", "still here")
+            .encode();
+        let chunks: Vec<Result<Bytes, std::io::Error>> = bytes
+            .chunks(100)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let body = Body::from_stream(stream::iter(chunks));
+        let mut multipart = Multipart::new(&content_type, body, BodyLimit::DEFAULT).unwrap();
+        let mut field = multipart.next_field().await.unwrap().unwrap();
+        assert_eq!(field.name(), Some("big"));
+        assert!(field.chunk().await.unwrap().is_some());
+        drop(field);
+        let field = multipart.next_field().await.unwrap().unwrap();
+        assert_eq!(field.name(), Some("after"));
+        assert_eq!(field.text().await.unwrap(), "still here");
+        assert!(multipart.next_field().await.unwrap().is_none());
+    });
+}
