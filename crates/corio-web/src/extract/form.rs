@@ -14,7 +14,8 @@ use crate::Request;
 /// as absent (FastAPI's rule for forms). A body of another content type has no fields, so
 /// every required one is `missing`.
 ///
-/// `multipart/form-data` is not read yet.
+/// For `multipart/form-data` bodies (and files), use
+/// [`MultipartForm<T>`](super::MultipartForm).
 ///
 /// ```
 /// use corio_web::extract::{Form, FromRequest};

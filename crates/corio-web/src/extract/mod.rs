@@ -13,6 +13,8 @@
 //! | [`Cookie<T>`], [`Cookies`] | the `Cookie` header | `["cookie", name]` |
 //! | [`Json<T>`] | a JSON body | `["body", field, ...]` |
 //! | [`Form<T>`] | an `application/x-www-form-urlencoded` body | `["body", name]` |
+//! | [`MultipartForm<T>`] | a `multipart/form-data` body: fields, and files as [`UploadFile`] | `["body", name]` |
+//! | [`Multipart`] | a `multipart/form-data` body, part by part ([`Field`]) | |
 //! | `Bytes`, `String`, [`Body`](crate::Body) | the raw body (up to the [`BodyLimit`]) | |
 //! | [`State<T>`], [`Extension<T>`], [`ConnectInfo`](crate::service::ConnectInfo), `Method`, `Uri`, `Version`, `HeaderMap`, [`Request`] | the rest | |
 //!
@@ -36,11 +38,11 @@
 //!
 //! # Not yet
 //!
-//! `multipart/form-data` bodies; a query as `Vec<(String, String)>` (use a
-//! `HashMap<String, Vec<String>>`). `#[serde(flatten)]` and untagged enums are buffered by
-//! serde itself, which reads them strictly: strings work, numbers from a query string do
-//! not, and an error inside them ends the collection for that extractor (it is still
-//! reported, with the others found so far).
+//! A query as `Vec<(String, String)>` (use a `HashMap<String, Vec<String>>`).
+//! `#[serde(flatten)]` and untagged enums are buffered by serde itself, which reads them
+//! strictly: strings work, numbers from a query string do not, and an error inside them
+//! ends the collection for that extractor (it is still reported, with the others found so
+//! far).
 
 mod body;
 mod constraints;
@@ -51,6 +53,7 @@ mod header;
 mod json;
 mod json_syntax;
 mod kv;
+pub mod multipart;
 mod parts;
 mod path;
 mod query;
@@ -67,6 +70,7 @@ pub use cookie::{Cookie, Cookies};
 pub use form::Form;
 pub use header::Header;
 pub use json::Json;
+pub use multipart::{Field, Multipart, MultipartError, MultipartForm, UploadFile};
 pub use parts::Extension;
 pub use path::{Path, PathDecodeError, PathParams};
 pub use query::Query;
