@@ -26,8 +26,7 @@ use std::sync::{Arc, Mutex};
 use corio::signal::{SignalKind, signals};
 use corio_web::depends::{Dependency, Depends};
 use corio_web::extract::{
-    Between, Constrained, FromRequestParts, Json, MultipartForm, Path, Query, State,
-    UploadFile,
+    Between, Constrained, FromRequestParts, Json, MultipartForm, Path, Query, State, UploadFile,
 };
 use corio_web::http::header::WWW_AUTHENTICATE;
 use corio_web::http::request::Parts;
@@ -175,8 +174,7 @@ impl<S: Send + Sync> Dependency<S> for CurrentUser {
 
     async fn resolve(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
         let token = Token::from_request_parts(parts, state).await?;
-        let Some(&(username, full_name, _, disabled)) =
-            USERS.iter().find(|user| user.0 == &*token)
+        let Some(&(username, full_name, _, disabled)) = USERS.iter().find(|user| user.0 == &*token)
         else {
             return Err(HttpError::new(401, "Invalid authentication credentials")
                 .with_header(WWW_AUTHENTICATE, Token::challenge()));
@@ -220,7 +218,12 @@ fn list_items(State(shop): State<Shop>, Query(search): Query<ItemSearch>) -> Jso
     let items = shop.items.lock().unwrap();
     let found = items
         .values()
-        .filter(|item| search.q.as_ref().is_none_or(|q| item.name.contains(q.as_str())))
+        .filter(|item| {
+            search
+                .q
+                .as_ref()
+                .is_none_or(|q| item.name.contains(q.as_str()))
+        })
         .skip(search.skip)
         .take(*search.limit)
         .cloned()
@@ -233,7 +236,8 @@ fn list_items(State(shop): State<Shop>, Query(search): Query<ItemSearch>) -> Jso
 fn read_item(State(shop): State<Shop>, Path(item_id): Path<u32>) -> Result<Json<Item>, HttpError> {
     let items = shop.items.lock().unwrap();
     let item = items.get(&item_id).cloned();
-    item.map(Json).ok_or_else(|| HttpError::new(404, "Item not found"))
+    item.map(Json)
+        .ok_or_else(|| HttpError::new(404, "Item not found"))
 }
 
 /// Create an item
@@ -292,7 +296,10 @@ async fn read_users_me(Depends(user): Depends<CurrentUser>) -> ResponseModel<Use
 }
 
 /// Shop statistics, for machines with the key.
-async fn stats(key: ApiKeyHeader<StatsKey>, State(shop): State<Shop>) -> Result<Json<serde_json::Value>, HttpError> {
+async fn stats(
+    key: ApiKeyHeader<StatsKey>,
+    State(shop): State<Shop>,
+) -> Result<Json<serde_json::Value>, HttpError> {
     if !constant_time_eq(key.as_bytes(), b"stats-key") {
         return Err(HttpError::new(403, "Wrong key"));
     }
@@ -371,14 +378,22 @@ mod tests {
     fn the_document_shows_what_the_types_declare() {
         let spec = app(Shop::default()).openapi();
         let schemas = &spec["components"]["schemas"];
-        assert_eq!(schemas["ModelName"]["enum"], json!(["alexnet", "resnet", "lenet"]));
+        assert_eq!(
+            schemas["ModelName"]["enum"],
+            json!(["alexnet", "resnet", "lenet"])
+        );
         assert_eq!(
             spec["paths"]["/models/{model}"]["get"]["parameters"][0]["schema"]["$ref"],
             "#/components/schemas/ModelName"
         );
         let list = &spec["paths"]["/items/"]["get"];
         assert_eq!(list["tags"], json!(["items"]));
-        let limit = list["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "limit").unwrap();
+        let limit = list["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "limit")
+            .unwrap();
         assert_eq!(limit["required"], false);
         assert_eq!(limit["schema"]["maximum"], 100);
         assert_eq!(limit["description"], "How many items to return at most.");
@@ -391,7 +406,8 @@ mod tests {
             "^https?://"
         );
         assert_eq!(
-            spec["paths"]["/files/"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"],
+            spec["paths"]["/files/"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+                ["$ref"],
             "#/components/schemas/Upload"
         );
         assert_eq!(
@@ -402,7 +418,10 @@ mod tests {
             spec["components"]["securitySchemes"]["APIKeyHeader"]["name"],
             "X-API-Key"
         );
-        assert_eq!(spec["paths"]["/stats"]["get"]["security"], json!([{"APIKeyHeader": []}]));
+        assert_eq!(
+            spec["paths"]["/stats"]["get"]["security"],
+            json!([{"APIKeyHeader": []}])
+        );
     }
 
     #[test]
@@ -411,7 +430,10 @@ mod tests {
             let client = TestClient::new(app(Shop::default()));
             let item = json!({"name": "Chair", "price": 35.5, "images": [{"url": "https://x/chair.png", "name": "front"}]});
             // Creating needs a token.
-            assert_eq!(client.post("/items/").json(&item).send().await.status(), 401);
+            assert_eq!(
+                client.post("/items/").json(&item).send().await.status(),
+                401
+            );
             let token: Value = client
                 .post("/token")
                 .form(&[("username", "johndoe"), ("password", "secret")])
@@ -428,7 +450,12 @@ mod tests {
             assert_eq!(created.status(), 201);
             assert_eq!(created.json::<Value>()["tags"], json!([]));
             let bad = json!({"name": "", "price": -1, "images": [{"url": "ftp://x", "name": "n"}]});
-            let invalid = client.post("/items/").header("authorization", &bearer).json(&bad).send().await;
+            let invalid = client
+                .post("/items/")
+                .header("authorization", &bearer)
+                .json(&bad)
+                .send()
+                .await;
             assert_eq!(invalid.status(), 422);
             let locs: Vec<Value> = invalid.json::<Value>()["detail"]
                 .as_array()
@@ -449,13 +476,25 @@ mod tests {
             assert_eq!(listed[0]["name"], "Chair");
             assert_eq!(client.get("/items/1").send().await.status(), 200);
             assert_eq!(client.get("/items/9").send().await.status(), 404);
-            let me: Value = client.get("/users/me").header("authorization", &bearer).send().await.json();
-            assert_eq!(me, json!({"username": "johndoe", "full_name": "John Doe", "disabled": false}));
+            let me: Value = client
+                .get("/users/me")
+                .header("authorization", &bearer)
+                .send()
+                .await
+                .json();
+            assert_eq!(
+                me,
+                json!({"username": "johndoe", "full_name": "John Doe", "disabled": false})
+            );
             let model: Value = client.get("/models/lenet").send().await.json();
             assert_eq!(model["message"], "LeCNN all the images");
             assert_eq!(client.get("/models/vgg").send().await.status(), 422);
             assert_eq!(client.get("/stats").send().await.status(), 401);
-            let stats = client.get("/stats").header("x-api-key", "stats-key").send().await;
+            let stats = client
+                .get("/stats")
+                .header("x-api-key", "stats-key")
+                .send()
+                .await;
             assert_eq!(stats.json::<Value>(), json!({"items": 1}));
         });
     }

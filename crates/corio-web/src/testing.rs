@@ -186,7 +186,7 @@ impl TestRequest {
     /// use corio_web::testing::{MultipartBody, TestClient};
     /// use serde::Deserialize;
     ///
-    /// #[derive(Deserialize)]
+    /// #[derive(Deserialize, schemars::JsonSchema)]
     /// struct Upload { title: String, file: UploadFile }
     ///
     /// async fn upload(MultipartForm(form): MultipartForm<Upload>) -> String {

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 /// FastAPI's `create_file(token: str = Form(), count: int = Form(), file: UploadFile = File(),
 /// notes: UploadFile | None = File(None), tags: list[str] = Form([]))`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Upload {
     token: String,
     count: i64,
@@ -25,7 +25,7 @@ struct Upload {
 }
 
 /// `files: list[UploadFile] = File()`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Files {
     files: Vec<UploadFile>,
 }
@@ -54,7 +54,7 @@ async fn create_files(MultipartForm(form): MultipartForm<Files>) -> String {
     Value::Array(form.files.iter().map(describe).collect()).to_string()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Page {
     limit: u32,
 }
@@ -673,7 +673,7 @@ fn upload_file_describes_itself_as_fastapi_does() {
 #[test]
 fn upload_file_outside_a_multipart_body_is_an_error() {
     // Declared in a JSON body, or read by serde directly, a file is never there.
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
     #[allow(dead_code)]
     struct Doc {
         file: UploadFile,

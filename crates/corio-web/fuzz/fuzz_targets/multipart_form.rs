@@ -28,7 +28,7 @@ thread_local! {
 const CONTENT_TYPE: &str = "multipart/form-data; boundary=b";
 
 /// Text fields (required, lenient, repeated) and files (required-less: optional and lists).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[allow(dead_code)]
 struct Form {
     name: String,

@@ -225,6 +225,8 @@ impl<'a> OperationDoc<'a> {
                 self.parameter(parameter(ParamIn::Path, name, true, item.clone()));
             }
         } else if let Some(name) = names.first() {
+            // One value: named types (an enum) are referenced, as FastAPI does.
+            let schema = self.schemas.input::<T>();
             self.parameter(parameter(ParamIn::Path, name, true, schema));
         }
     }

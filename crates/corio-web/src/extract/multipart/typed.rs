@@ -43,7 +43,7 @@ use crate::extract::{
 /// use corio_web::{Body, http};
 /// use serde::Deserialize;
 ///
-/// #[derive(Debug, Deserialize)]
+/// #[derive(Debug, Deserialize, schemars::JsonSchema)]
 /// struct Upload {
 ///     token: String,
 ///     count: u32,
@@ -287,9 +287,13 @@ async fn extract<T: DeserializeOwned>(request: Request) -> Result<MultipartForm<
 impl<S, T> FromRequest<S, ViaRequest> for MultipartForm<T>
 where
     S: Send + Sync,
-    T: DeserializeOwned + Send,
+    T: DeserializeOwned + schemars::JsonSchema + Send,
 {
     type Rejection = ExtractError;
+
+    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
+        operation.request_body::<T>("multipart/form-data");
+    }
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, ExtractError> {
         extract(request).await
@@ -300,9 +304,13 @@ where
 impl<S, T> OptionalFromRequest<S> for MultipartForm<T>
 where
     S: Send + Sync,
-    T: DeserializeOwned + Send,
+    T: DeserializeOwned + schemars::JsonSchema + Send,
 {
     type Rejection = ExtractError;
+
+    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
+        operation.request_body::<T>("multipart/form-data");
+    }
 
     async fn optional_from_request(
         request: Request,
