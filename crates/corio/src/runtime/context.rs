@@ -180,21 +180,24 @@ pub(crate) fn with_task<R>(task: NonNull<Header>, f: impl FnOnce() -> R) -> R {
 /// monitor can see the poll, and adds the busy time the monitor sampled to the task.
 #[inline]
 pub(crate) fn poll_task<R>(task: NonNull<Header>, f: impl FnOnce() -> R) -> R {
+    /// Ends the stamp even if `f` unwinds (it does not: the harness catches panics).
     struct EndPoll {
         slot: *const PollSlot,
         running: u64,
         task: NonNull<Header>,
     }
     impl Drop for EndPoll {
+        #[inline]
         fn drop(&mut self) {
-            // SAFETY: a slot set by `set_poll_slot` outlives the guard that set it, which
-            // outlives every poll on this thread (the scheduler loop runs inside it).
-            let slot = unsafe { &*self.slot };
-            let busy_us = slot.end(self.running);
+            if self.running == 0 {
+                return;
+            }
+            // SAFETY: `running` is non-zero only if `slot` was set; a slot set by
+            // `set_poll_slot` outlives the guard that set it, which outlives every poll on this
+            // thread (the scheduler loop runs inside it).
+            let busy_us = unsafe { (*self.slot).end(self.running) };
             if busy_us != 0 {
-                // SAFETY: the caller holds a reference to the task for the whole poll.
-                let trailer = unsafe { Header::trailer(self.task) };
-                trailer.busy_us.fetch_add(busy_us, Ordering::Relaxed);
+                credit_busy(self.task, busy_us);
             }
         }
     }
@@ -202,17 +205,26 @@ pub(crate) fn poll_task<R>(task: NonNull<Header>, f: impl FnOnce() -> R) -> R {
         .try_with(|c| (c.task.replace(Some(task)), c.poll_slot.get()))
         .unwrap_or((None, std::ptr::null()));
     let _reset = ResetTask(prev);
-    if slot.is_null() {
-        return f();
-    }
-    // SAFETY: as in `EndPoll::drop`; the task is live (the caller holds a reference).
-    let running = unsafe { (*slot).begin(task.as_ref().id.as_u64()) };
+    let running = if slot.is_null() {
+        0
+    } else {
+        // SAFETY: as in `EndPoll::drop`; the task is live (the caller holds a reference).
+        unsafe { (*slot).begin(task.as_ref().id.as_u64()) }
+    };
     let _end = EndPoll {
         slot,
         running,
         task,
     };
     f()
+}
+
+/// Adds sampled busy time to a task (only for polls the monitor saw: rare).
+#[cold]
+fn credit_busy(task: NonNull<Header>, busy_us: u64) {
+    // SAFETY: called from `poll_task`, whose caller holds a reference to the task.
+    let trailer = unsafe { Header::trailer(task) };
+    trailer.busy_us.fetch_add(busy_us, Ordering::Relaxed);
 }
 
 struct ResetTask(Option<NonNull<Header>>);

@@ -233,7 +233,9 @@ fn run_loop<F: Future>(
                     0
                 };
                 let polled = coop::budget(|| future.as_mut().poll(&mut task_cx));
-                handle.slot.end(running);
+                if running != 0 {
+                    handle.slot.end(running);
+                }
                 if let Poll::Ready(out) = polled {
                     return Some(out);
                 }

@@ -64,13 +64,10 @@ impl PollSlot {
         running
     }
 
-    /// Stamps the end of the poll `begin` returned `running` for. Returns the busy time, in
-    /// microseconds, the monitor credited that poll with.
+    /// Stamps the end of the poll `begin` returned `running` (non-zero) for. Returns the busy
+    /// time, in microseconds, the monitor credited that poll with.
     #[inline]
     pub(crate) fn end(&self, running: u64) -> u64 {
-        if running == 0 {
-            return 0;
-        }
         self.seq.store(running.wrapping_add(1), Ordering::Release);
         let sampled = self.sampled.load(Ordering::Relaxed);
         if sampled as u32 == running as u32 {
