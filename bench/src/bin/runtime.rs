@@ -86,6 +86,18 @@ fn build_tokio_time(flavor: Flavor) -> tokio::runtime::Runtime {
     .expect("build a tokio runtime")
 }
 
+/// corio with slow-poll detection off (no poll stamps, no monitor thread, no hand-off): the
+/// gap to plain `corio` is what detection costs.
+fn build_corio_nodetect(flavor: Flavor) -> corio::runtime::Runtime {
+    match flavor {
+        Flavor::Ct => corio::runtime::Builder::new_current_thread(),
+        Flavor::Mt2 => corio::runtime::Builder::new_multi_thread().worker_threads(2),
+    }
+    .slow_poll_detection(false)
+    .build()
+    .expect("build a corio runtime")
+}
+
 /// The workloads, once, for the runtime crate `$rt`, in module `$side`.
 macro_rules! workloads {
     ($side:ident, $rt:ident, $build:path) => {
@@ -275,10 +287,11 @@ macro_rules! workloads {
 }
 
 workloads!(corio_side, corio, corio_bench::corio_runtime);
+workloads!(corio_nodetect_side, corio, crate::build_corio_nodetect);
 workloads!(tokio_side, tokio, corio_bench::tokio_runtime);
 workloads!(tokio_time_side, tokio, crate::build_tokio_time);
 
-/// The two contenders of a timed workload: `$workload(&rt, args...)` on a fresh runtime of
+/// The contenders of a timed workload: `$workload(&rt, args...)` on a fresh runtime of
 /// `$flavor`, corio first.
 macro_rules! timed {
     ($flavor:expr, $workload:ident($($arg:expr),*)) => {
@@ -294,6 +307,10 @@ macro_rules! timed {
             Contender::new("tokio-timeonly", || {
                 let rt = tokio_time_side::runtime($flavor);
                 micros(tokio_time_side::$workload(&rt, $($arg),*))
+            }),
+            Contender::new("corio-nodetect", || {
+                let rt = corio_nodetect_side::runtime($flavor);
+                micros(corio_nodetect_side::$workload(&rt, $($arg),*))
             }),
         ]
     };
@@ -315,7 +332,8 @@ fn run_suite(opts: &Options) -> Result<(), String> {
     println!(
         "# runtimes: corio Builder::new_current_thread() / new_multi_thread().worker_threads(2); \
          tokio the same plus enable_all() (IO and time drivers, as #[tokio::main] has); \
-         tokio-timeonly with enable_time() only (a reference; corio always runs its reactor)"
+         tokio-timeonly with enable_time() only (a reference; corio always runs its reactor); \
+         corio-nodetect: corio with slow_poll_detection(false) (what detection costs)"
     );
     println!(
         "# sizes: spawn={} yield={}x{} ping_pong={} chained_spawn={} timers={} \

@@ -2,8 +2,10 @@
 
 use std::fmt;
 use std::io;
+use std::time::Duration;
 
 use super::Runtime;
+use super::monitor::{DEFAULT_THRESHOLD, ENV_THRESHOLD};
 
 /// Which scheduler a runtime uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +39,9 @@ pub struct Builder {
     pub(crate) global_queue_interval: u32,
     pub(crate) max_blocking_threads: usize,
     pub(crate) thread_keep_alive: std::time::Duration,
+    slow_poll_detection: Option<bool>,
+    slow_poll_threshold: Option<Duration>,
+    max_extra_workers: Option<usize>,
 }
 
 impl Builder {
@@ -60,6 +65,9 @@ impl Builder {
             global_queue_interval: 31,
             max_blocking_threads: 512,
             thread_keep_alive: std::time::Duration::from_secs(10),
+            slow_poll_detection: None,
+            slow_poll_threshold: None,
+            max_extra_workers: None,
         }
     }
 
@@ -121,9 +129,93 @@ impl Builder {
         self
     }
 
+    /// Switches slow-poll detection on or off (default: on, unless `CORIO_SLOW_POLL_MS` is
+    /// `0` or `off`).
+    ///
+    /// With detection on, each worker stamps the start and end of every poll (a few plain
+    /// stores) and a monitor thread looks at the stamps every few milliseconds. A poll that
+    /// runs past the [threshold](Builder::slow_poll_threshold) — a blocking call inside
+    /// async code — gets a `tracing` warning (target `corio::slow_poll`) naming the task: id,
+    /// name, [label](crate::task::set_label) and spawn location; a second one tells how long
+    /// it blocked once it returns. On a multi-thread runtime the stuck worker's queued tasks
+    /// are also handed to a replacement worker (see
+    /// [`max_extra_workers`](Builder::max_extra_workers)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = corio::runtime::Builder::new_multi_thread()
+    ///     .slow_poll_threshold(Duration::from_millis(50))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// let quiet = corio::runtime::Builder::new_current_thread()
+    ///     .slow_poll_detection(false)
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(quiet);
+    /// ```
+    pub fn slow_poll_detection(mut self, enabled: bool) -> Builder {
+        self.slow_poll_detection = Some(enabled);
+        self
+    }
+
+    /// How long a poll may run before it is reported as blocking (default 100 ms, or
+    /// `CORIO_SLOW_POLL_MS` milliseconds when that is set). Panics if zero.
+    #[track_caller]
+    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
+        assert!(
+            !threshold.is_zero(),
+            "corio: slow_poll_threshold must be positive (use slow_poll_detection(false))"
+        );
+        self.slow_poll_threshold = Some(threshold);
+        self
+    }
+
+    /// At most how many replacement workers a multi-thread runtime starts for workers stuck
+    /// in a blocking poll (default: as many as it has workers). `0` turns hand-off off: a
+    /// stuck worker is still reported, but the tasks queued on it wait for it.
+    ///
+    /// A replacement worker takes the stuck worker's queued tasks and runs like any other;
+    /// when the stuck poll returns it hands its tasks back and exits.
+    pub fn max_extra_workers(mut self, n: usize) -> Builder {
+        self.max_extra_workers = Some(n);
+        self
+    }
+
     /// Builds the runtime (starting worker threads for the multi-thread flavor).
     pub fn build(&self) -> io::Result<Runtime> {
         Runtime::from_builder(self)
+    }
+
+    /// The slow-poll threshold, or `None` with detection off.
+    pub(crate) fn resolved_slow_poll(&self) -> Option<Duration> {
+        if self.slow_poll_detection == Some(false) {
+            return None;
+        }
+        if let Some(threshold) = self.slow_poll_threshold {
+            return Some(threshold);
+        }
+        let from_env = std::env::var(ENV_THRESHOLD)
+            .ok()
+            .and_then(|v| match v.trim() {
+                "off" | "false" | "0" => Some(None),
+                ms => ms
+                    .parse::<u64>()
+                    .ok()
+                    .map(|ms| Some(Duration::from_millis(ms))),
+            });
+        match from_env {
+            // Off through the environment, unless the builder switched it on explicitly.
+            Some(None) if self.slow_poll_detection != Some(true) => None,
+            Some(Some(threshold)) => Some(threshold),
+            _ => Some(DEFAULT_THRESHOLD),
+        }
+    }
+
+    pub(crate) fn resolved_extra_workers(&self) -> usize {
+        self.max_extra_workers
+            .unwrap_or_else(|| self.resolved_worker_threads())
     }
 
     pub(crate) fn resolved_worker_threads(&self) -> usize {
@@ -141,6 +233,7 @@ impl fmt::Debug for Builder {
             .field("flavor", &self.flavor)
             .field("worker_threads", &self.worker_threads)
             .field("thread_name", &self.thread_name)
+            .field("slow_poll_threshold", &self.resolved_slow_poll())
             .finish_non_exhaustive()
     }
 }

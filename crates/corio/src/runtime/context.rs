@@ -4,10 +4,14 @@
 //! One `thread_local!` holds it all so the hot paths (wake, spawn, budget) pay one TLS lookup.
 
 use std::cell::{Cell, RefCell};
+use std::ptr::NonNull;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
+use super::monitor::PollSlot;
 use crate::scheduler::{self, coop::Budget};
 use crate::task::Id;
+use crate::task::core::{Header, Trailer};
 
 struct Context {
     /// The runtime entered on this thread (by `block_on`, a worker, or `Handle::enter`).
@@ -15,7 +19,11 @@ struct Context {
     /// The scheduler loop running on this thread right now, if any.
     scheduler: Cell<*const scheduler::Context>,
     budget: Cell<Budget>,
-    task_id: Cell<Option<Id>>,
+    /// The task being polled (or dropped) here; the caller of `with_task`/`poll_task` holds
+    /// a reference to it for as long as it is set.
+    task: Cell<Option<NonNull<Header>>>,
+    /// This thread's poll stamp, while it runs a scheduler loop with slow-poll detection on.
+    poll_slot: Cell<*const PollSlot>,
     /// True while a runtime's `block_on` (or a worker loop) is running on this thread.
     in_runtime: Cell<bool>,
 }
@@ -26,7 +34,8 @@ thread_local! {
             handle: RefCell::new(None),
             scheduler: Cell::new(std::ptr::null()),
             budget: Cell::new(Budget::unconstrained()),
-            task_id: Cell::new(None),
+            task: Cell::new(None),
+            poll_slot: Cell::new(std::ptr::null()),
             in_runtime: Cell::new(false),
         }
     };
@@ -155,23 +164,110 @@ pub(crate) fn with_scheduler<R>(f: impl FnOnce(Option<&scheduler::Context>) -> R
         .unwrap_or_else(|_| (f.take().unwrap())(None))
 }
 
-/// Runs `f` with `id` as the current task id.
+/// Runs `f` with `task` as the current task (its id for `task::id`, its label slot for
+/// `task::set_label`). The caller holds a reference to `task` throughout.
 #[inline]
-pub(crate) fn with_task_id<R>(id: Id, f: impl FnOnce() -> R) -> R {
-    struct Reset(Option<Id>);
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            let _ = CONTEXT.try_with(|c| c.task_id.set(self.0));
-        }
-    }
+pub(crate) fn with_task<R>(task: NonNull<Header>, f: impl FnOnce() -> R) -> R {
     let prev = CONTEXT
-        .try_with(|c| c.task_id.replace(Some(id)))
+        .try_with(|c| c.task.replace(Some(task)))
         .ok()
         .flatten();
-    let _reset = Reset(prev);
+    let _reset = ResetTask(prev);
     f()
 }
 
+/// As [`with_task`], for a poll: also stamps this thread's poll slot (if it has one) so the
+/// monitor can see the poll, and adds the busy time the monitor sampled to the task.
+#[inline]
+pub(crate) fn poll_task<R>(task: NonNull<Header>, f: impl FnOnce() -> R) -> R {
+    /// Ends the stamp even if `f` unwinds (it does not: the harness catches panics).
+    struct EndPoll {
+        slot: *const PollSlot,
+        running: u64,
+        task: NonNull<Header>,
+    }
+    impl Drop for EndPoll {
+        #[inline]
+        fn drop(&mut self) {
+            if self.running == 0 {
+                return;
+            }
+            // SAFETY: `running` is non-zero only if `slot` was set; a slot set by
+            // `set_poll_slot` outlives the guard that set it, which outlives every poll on this
+            // thread (the scheduler loop runs inside it).
+            let busy_us = unsafe { (*self.slot).end(self.running) };
+            if busy_us != 0 {
+                credit_busy(self.task, busy_us);
+            }
+        }
+    }
+    let (prev, slot) = CONTEXT
+        .try_with(|c| (c.task.replace(Some(task)), c.poll_slot.get()))
+        .unwrap_or((None, std::ptr::null()));
+    let _reset = ResetTask(prev);
+    let running = if slot.is_null() {
+        0
+    } else {
+        // SAFETY: as in `EndPoll::drop`; the task is live (the caller holds a reference).
+        unsafe { (*slot).begin(task.as_ref().id.as_u64()) }
+    };
+    let _end = EndPoll {
+        slot,
+        running,
+        task,
+    };
+    f()
+}
+
+/// Adds sampled busy time to a task (only for polls the monitor saw: rare).
+#[cold]
+fn credit_busy(task: NonNull<Header>, busy_us: u64) {
+    // SAFETY: called from `poll_task`, whose caller holds a reference to the task.
+    let trailer = unsafe { Header::trailer(task) };
+    trailer.busy_us.fetch_add(busy_us, Ordering::Relaxed);
+}
+
+struct ResetTask(Option<NonNull<Header>>);
+
+impl Drop for ResetTask {
+    fn drop(&mut self) {
+        let _ = CONTEXT.try_with(|c| c.task.set(self.0));
+    }
+}
+
+/// Runs `f` with the trailer of the task being polled on this thread, if any.
+pub(crate) fn with_current_task<R>(f: impl FnOnce(&Trailer) -> R) -> Option<R> {
+    let task = CONTEXT.try_with(|c| c.task.get()).ok().flatten()?;
+    // SAFETY: while set, the task is live: whoever set it holds a reference (see `task`).
+    Some(f(unsafe { Header::trailer(task) }))
+}
+
 pub(crate) fn current_task_id() -> Option<Id> {
-    CONTEXT.try_with(|c| c.task_id.get()).ok().flatten()
+    let task = CONTEXT.try_with(|c| c.task.get()).ok().flatten()?;
+    // SAFETY: as in `with_current_task`.
+    Some(unsafe { task.as_ref() }.id)
+}
+
+/// Makes `slot` this thread's poll stamp until the guard drops. The slot must outlive the
+/// guard (it lives in the scheduler's shared state, which the loop keeps alive).
+pub(crate) fn set_poll_slot(slot: &PollSlot) -> PollSlotGuard {
+    let prev = CONTEXT
+        .try_with(|c| c.poll_slot.replace(slot))
+        .unwrap_or(std::ptr::null());
+    PollSlotGuard {
+        prev,
+        _not_send: std::marker::PhantomData,
+    }
+}
+
+/// Restores the previous poll slot on drop.
+pub(crate) struct PollSlotGuard {
+    prev: *const PollSlot,
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl Drop for PollSlotGuard {
+    fn drop(&mut self) {
+        let _ = CONTEXT.try_with(|c| c.poll_slot.set(self.prev));
+    }
 }

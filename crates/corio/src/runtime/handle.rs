@@ -130,6 +130,31 @@ impl Handle {
         }
     }
 
+    /// Every live task of the runtime, with its id, name, label, state (idle, scheduled,
+    /// running), spawn location, age, poll count and busy time: asyncio's `all_tasks`.
+    ///
+    /// Taking a dump locks the task lists one shard at a time; it never waits for a task.
+    ///
+    /// ```
+    /// let rt = corio::runtime::Runtime::new().unwrap();
+    /// let ticker = corio::task::Builder::new()
+    ///     .name("ticker")
+    ///     .spawn_on(std::future::pending::<()>(), rt.handle());
+    /// let dump = rt.handle().dump();
+    /// let task = dump.tasks.iter().find(|t| t.id == ticker.id()).unwrap();
+    /// assert_eq!(task.name.as_deref(), Some("ticker"));
+    /// println!("{dump}");
+    /// ```
+    pub fn dump(&self) -> crate::task::TaskDump {
+        self.inner.dump()
+    }
+
+    /// A snapshot of the runtime's counters: tasks, polls, steals, parks, blocking threads,
+    /// slow polls. See [`RuntimeMetrics`](super::RuntimeMetrics).
+    pub fn metrics(&self) -> super::RuntimeMetrics {
+        self.inner.metrics()
+    }
+
     /// True once the runtime has shut down and refuses new tasks.
     pub fn is_shutdown(&self) -> bool {
         self.inner.is_shutdown()

@@ -12,9 +12,12 @@
 //! ```
 
 mod builder;
+pub(crate) mod clock;
 pub(crate) mod context;
 pub(crate) mod driver;
 mod handle;
+mod metrics;
+pub(crate) mod monitor;
 pub(crate) mod park;
 pub(crate) mod spawn;
 
@@ -26,6 +29,7 @@ use std::time::Duration;
 pub use builder::{Builder, Flavor};
 pub use context::TryCurrentError;
 pub use handle::{EnterGuard, Handle, SpawnError};
+pub use metrics::RuntimeMetrics;
 
 use crate::scheduler::{self, current_thread, multi_thread};
 use crate::task::JoinHandle;
@@ -37,6 +41,8 @@ use crate::task::JoinHandle;
 pub struct Runtime {
     handle: Handle,
     workers: Option<multi_thread::Workers>,
+    /// The slow-poll monitor, if detection is on.
+    monitor: Option<monitor::Monitor>,
     /// Set once shut down, so `Drop` does nothing more.
     shut_down: bool,
 }
@@ -59,37 +65,61 @@ impl Runtime {
             thread_name: "corio-blocking".to_owned(),
             stack_size: builder.thread_stack_size,
         });
-        let (inner, workers) = match builder.flavor {
+        let slow_poll = builder.resolved_slow_poll();
+        let (inner, workers, hand_off) = match builder.flavor {
             Flavor::CurrentThread => {
                 let handle = current_thread::Handle::new(
                     current_thread::Config {
                         event_interval: builder.event_interval,
                         global_queue_interval: builder.global_queue_interval,
+                        detect: slow_poll.is_some(),
                     },
                     blocking,
                 )?;
-                (scheduler::Handle::CurrentThread(handle), None)
+                (scheduler::Handle::CurrentThread(handle), None, false)
             }
             Flavor::MultiThread => {
+                let extra_workers = match slow_poll {
+                    Some(_) => builder.resolved_extra_workers(),
+                    None => 0,
+                };
                 let (handle, workers) = multi_thread::start(
                     builder.resolved_worker_threads(),
                     multi_thread::Config {
                         event_interval: builder.event_interval,
                         global_queue_interval: builder.global_queue_interval,
+                        detect: slow_poll.is_some(),
+                        extra_workers,
+                        thread_name: builder.thread_name.clone(),
+                        stack_size: builder.thread_stack_size,
                     },
-                    &builder.thread_name,
-                    builder.thread_stack_size,
                     blocking,
                 )?;
-                (scheduler::Handle::MultiThread(handle), Some(workers))
+                (
+                    scheduler::Handle::MultiThread(handle),
+                    Some(workers),
+                    extra_workers > 0,
+                )
             }
         };
         inner.blocking().set_runtime(inner.clone());
-        Ok(Runtime {
-            handle: Handle { inner },
+        let mut runtime = Runtime {
+            handle: Handle {
+                inner: inner.clone(),
+            },
             workers,
+            monitor: None,
             shut_down: false,
-        })
+        };
+        if let Some(threshold) = slow_poll {
+            // On failure `runtime` drops here, shutting down what was started.
+            runtime.monitor = Some(monitor::Monitor::start(
+                inner.watched(),
+                monitor::Config::new(threshold, hand_off),
+                &builder.thread_name,
+            )?);
+        }
+        Ok(runtime)
     }
 
     /// Runs `future` to completion on this thread, driving the runtime, and returns its
@@ -147,6 +177,10 @@ impl Runtime {
             return;
         }
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        // First, so no replacement worker starts while the workers stop.
+        if let Some(mut monitor) = self.monitor.take() {
+            monitor.stop();
+        }
         match &self.handle.inner {
             scheduler::Handle::CurrentThread(handle) => {
                 let _current = context::set_current(&self.handle.inner);

@@ -10,6 +10,10 @@
 //! goes to the back of the queue (see `task::harness`). Between those, the main future is
 //! polled whenever its waker fired.
 //!
+//! Slow polls: with detection on, every poll (and every poll of the `block_on` future) is
+//! stamped in `slot` for the runtime's monitor. This scheduler cannot hand off — its one
+//! thread is the one that is stuck — so the monitor only warns.
+//!
 //! Only one thread drives the core at a time. Another thread calling `block_on` meanwhile
 //! polls just its own future and waits for the core to become free.
 
@@ -27,15 +31,18 @@ use super::coop;
 use super::inject::Inject;
 use crate::runtime::context;
 use crate::runtime::driver::{Driver, DriverHandle};
+use crate::runtime::monitor::{self, PollSlot};
 use crate::runtime::park::{Parker, Unparker};
 use crate::task::list::{Closed, OwnedTasks};
-use crate::task::{JoinHandle, Notified, Schedule, Task};
+use crate::task::{JoinHandle, Notified, Schedule, Task, TaskInfo};
 
 type Queued = Notified<Arc<Handle>>;
 
 pub(crate) struct Config {
     pub(crate) event_interval: u32,
     pub(crate) global_queue_interval: u32,
+    /// Stamp every poll for the monitor (slow-poll detection).
+    pub(crate) detect: bool,
 }
 
 /// Shared state, reachable from wakers, handles and other threads.
@@ -55,6 +62,9 @@ pub(crate) struct Handle {
     core: Mutex<Option<Box<Core>>>,
     /// Threads blocked in `block_on` waiting for the core.
     waiters: Mutex<Vec<Unparker>>,
+    /// The loop's poll stamp, for the monitor.
+    slot: PollSlot,
+    monitor_stats: monitor::Stats,
 }
 
 /// The loop's exclusive state.
@@ -96,6 +106,8 @@ impl Handle {
             config,
             core: Mutex::new(Some(core)),
             waiters: Mutex::new(Vec::new()),
+            slot: PollSlot::default(),
+            monitor_stats: monitor::Stats::default(),
         }))
     }
 
@@ -206,11 +218,25 @@ fn run_loop<F: Future>(
     handle.woken.store(true, Ordering::Release);
     let waker = Waker::from(handle.clone());
     let mut task_cx = TaskContext::from_waker(&waker);
+    let _slot = handle
+        .config
+        .detect
+        .then(|| context::set_poll_slot(&handle.slot));
 
     let out = context::set_scheduler(&cx, || {
         'outer: loop {
             if handle.woken.swap(false, Ordering::AcqRel) {
-                if let Poll::Ready(out) = coop::budget(|| future.as_mut().poll(&mut task_cx)) {
+                // Stamped as task 0, so a `block_on` future that blocks is reported too.
+                let running = if handle.config.detect {
+                    handle.slot.begin(0)
+                } else {
+                    0
+                };
+                let polled = coop::budget(|| future.as_mut().poll(&mut task_cx));
+                if running != 0 {
+                    handle.slot.end(running);
+                }
+                if let Poll::Ready(out) = polled {
                     return Some(out);
                 }
             }
@@ -355,6 +381,54 @@ impl Handle {
 
     pub(crate) fn is_shutdown(&self) -> bool {
         self.shutdown.load(Ordering::Acquire) || self.owned.is_closed()
+    }
+
+    /// Every live task, for `Handle::dump`.
+    pub(crate) fn dump(&self) -> Vec<TaskInfo> {
+        let sampled = self.config.detect;
+        let mut tasks = Vec::with_capacity(self.owned.live() + self.local_owned.live());
+        self.owned
+            .for_each(|task| tasks.push(TaskInfo::read(task, false, sampled)));
+        self.local_owned
+            .for_each(|task| tasks.push(TaskInfo::read(task, true, sampled)));
+        tasks
+    }
+
+    /// Counters for `Handle::metrics`.
+    pub(crate) fn metrics(&self) -> crate::runtime::RuntimeMetrics {
+        crate::runtime::RuntimeMetrics {
+            workers: 1,
+            tasks_spawned: self.owned.spawned() + self.local_owned.spawned(),
+            tasks_alive: self.owned.live() + self.local_owned.live(),
+            polls: self.config.detect.then(|| self.slot.polls()),
+            slow_polls: self.monitor_stats.slow_polls.load(Ordering::Relaxed),
+            blocking_threads: self.blocking.num_threads(),
+            ..Default::default()
+        }
+    }
+}
+
+impl monitor::Watched for Handle {
+    fn num_slots(&self) -> usize {
+        1
+    }
+
+    fn slot(&self, _index: usize) -> &PollSlot {
+        &self.slot
+    }
+
+    fn describe(&self, task: u64) -> Option<TaskInfo> {
+        let sampled = self.config.detect;
+        self.owned
+            .find(task, |t| TaskInfo::read(t, false, sampled))
+            .or_else(|| {
+                self.local_owned
+                    .find(task, |t| TaskInfo::read(t, true, sampled))
+            })
+    }
+
+    fn stats(&self) -> &monitor::Stats {
+        &self.monitor_stats
     }
 }
 

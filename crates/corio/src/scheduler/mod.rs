@@ -63,6 +63,34 @@ impl Handle {
         }
     }
 
+    /// Every live task of the runtime.
+    pub(crate) fn dump(&self) -> crate::task::TaskDump {
+        crate::task::TaskDump::new(match self {
+            Handle::CurrentThread(h) => h.dump(),
+            Handle::MultiThread(h) => h.dump(),
+        })
+    }
+
+    /// A snapshot of the runtime's counters.
+    pub(crate) fn metrics(&self) -> crate::runtime::RuntimeMetrics {
+        match self {
+            Handle::CurrentThread(h) => h.metrics(),
+            Handle::MultiThread(h) => h.metrics(),
+        }
+    }
+
+    /// The scheduler, as the monitor sees it (held weakly, so it does not keep it alive).
+    pub(crate) fn watched(&self) -> std::sync::Weak<dyn crate::runtime::monitor::Watched> {
+        match self {
+            Handle::CurrentThread(h) => {
+                let weak: std::sync::Weak<dyn crate::runtime::monitor::Watched> =
+                    Arc::downgrade(h) as _;
+                weak
+            }
+            Handle::MultiThread(h) => Arc::downgrade(h) as _,
+        }
+    }
+
     pub(crate) fn is_shutdown(&self) -> bool {
         match self {
             Handle::CurrentThread(h) => h.is_shutdown(),

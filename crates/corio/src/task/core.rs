@@ -2,11 +2,16 @@
 //!
 //! ```text
 //! Cell<F, S> (repr C)
-//! ├── Header   state word, vtable, queue link, owned-list links, id   (read on every poll/wake)
+//! ├── Header   state word, vtable, queue link, owned-list links, id,  (read on every poll/wake)
+//! │            poll count
 //! ├── S        the scheduler handle, used to reschedule the task
 //! ├── Stage<F> the future, then its output, then nothing
-//! └── Trailer  join waker, spawn location, name                       (cold)
+//! └── Trailer  join waker, spawn location, name, label, spawn time,   (cold)
+//!              sampled busy time
 //! ```
+//!
+//! The statistics (poll count, busy time) and the label are plain std atomics, also under
+//! loom: they are read by task dumps and slow-poll reports, never used to synchronise.
 //!
 //! A `NonNull<Header>` is a type-erased pointer to the whole cell (the header is its first
 //! field); the vtable recovers the concrete `Cell<F, S>`.
@@ -14,10 +19,12 @@
 use std::future::Future;
 use std::panic::Location;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::task::Waker;
 
 use super::error::JoinError;
 use super::id::Id;
+use super::label::Label;
 use super::raw::Vtable;
 use super::state::State;
 use crate::loom::UnsafeCell;
@@ -38,6 +45,9 @@ pub(crate) struct Header {
     /// Links for the owned-task list; guarded by that list's lock.
     pub(crate) owned: UnsafeCell<Links>,
     pub(crate) id: Id,
+    /// Polls so far. Written only by the holder of `RUNNING` (a load and a store, no
+    /// read-modify-write); read by task dumps.
+    pub(crate) polls: AtomicU64,
 }
 
 #[derive(Default)]
@@ -57,6 +67,12 @@ pub(crate) struct Trailer {
     pub(crate) waker: UnsafeCell<Option<Waker>>,
     pub(crate) location: &'static Location<'static>,
     pub(crate) name: Option<Box<str>>,
+    /// What the task says it is doing (`task::set_label`); null or a `&'static Label`.
+    pub(crate) label: AtomicPtr<Label>,
+    /// When it was spawned, on the coarse clock (`runtime::clock`).
+    pub(crate) spawned_ms: u64,
+    /// Time spent in polls, as sampled by the runtime's monitor (see `runtime::monitor`).
+    pub(crate) busy_us: AtomicU64,
 }
 
 // SAFETY: the header is shared between threads; its non-atomic fields are only touched under
@@ -80,6 +96,7 @@ impl<F: Future, S: super::Schedule> Cell<F, S> {
                 queue_next: UnsafeCell::new(None),
                 owned: UnsafeCell::new(Links::default()),
                 id,
+                polls: AtomicU64::new(0),
             },
             scheduler,
             stage: UnsafeCell::new(Stage::Running(future)),
@@ -87,6 +104,9 @@ impl<F: Future, S: super::Schedule> Cell<F, S> {
                 waker: UnsafeCell::new(None),
                 location,
                 name,
+                label: AtomicPtr::new(std::ptr::null_mut()),
+                spawned_ms: crate::runtime::clock::coarse_ms(),
+                busy_us: AtomicU64::new(0),
             },
         })
     }
@@ -118,6 +138,15 @@ impl Header {
     pub(crate) unsafe fn queue_next(&self) -> Option<NonNull<Header>> {
         // SAFETY: per the caller, we own the queue link.
         self.queue_next.with(|p| unsafe { *p })
+    }
+}
+
+impl Header {
+    /// Counts one more poll. Only the holder of `RUNNING` calls this.
+    #[inline]
+    pub(crate) fn count_poll(&self) {
+        let polls = self.polls.load(Ordering::Relaxed);
+        self.polls.store(polls.wrapping_add(1), Ordering::Relaxed);
     }
 }
 

@@ -89,9 +89,9 @@ impl<F: Future, S: Schedule> Harness<F, S> {
 
     /// Polls the future; on completion (or panic) drops it and stores the output.
     fn poll_future(&self, cx: &mut Context<'_>) -> Poll<()> {
-        let id = self.cell().header.id;
         let stage = &self.cell().stage;
-        let polled = context::with_task_id(id, || {
+        self.cell().header.count_poll();
+        let polled = context::poll_task(self.header_ptr(), || {
             catch_unwind(AssertUnwindSafe(|| {
                 stage.with_mut(|ptr| {
                     // SAFETY: we hold RUNNING, so we have exclusive access to the stage.
@@ -123,7 +123,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     /// pointers into itself (an `async fn` awaiting a borrow of its own local), so moving it
     /// out before dropping it would leave those pointing at the vacated cell.
     fn drop_future(&self) -> Result<(), JoinError> {
-        context::with_task_id(self.cell().header.id, || {
+        context::with_task(self.header_ptr(), || {
             self.cell().stage.with_mut(|ptr| {
                 // SAFETY: the caller has exclusive access to the stage (it owns RUNNING), which
                 // holds the pinned future. `drop_in_place` runs its destructor in place; even

@@ -30,6 +30,8 @@ pub(crate) struct OwnedTasks<S: 'static> {
 
 struct Shard {
     head: Option<NonNull<Header>>,
+    /// Tasks ever added to this shard (for the runtime's metrics).
+    spawned: u64,
 }
 
 // SAFETY: the raw pointers in a shard are only followed under the shard's lock, and the tasks
@@ -45,7 +47,12 @@ impl<S: Schedule> OwnedTasks<S> {
         let shards = shards.next_power_of_two();
         OwnedTasks {
             shards: (0..shards)
-                .map(|_| Mutex::new(Shard { head: None }))
+                .map(|_| {
+                    Mutex::new(Shard {
+                        head: None,
+                        spawned: 0,
+                    })
+                })
                 .collect(),
             mask: shards - 1,
             closed: AtomicBool::new(false),
@@ -125,6 +132,7 @@ impl<S: Schedule> OwnedTasks<S> {
         // SAFETY: we hold the shard lock, which guards the links of every task in the shard,
         // and `ptr` is a live task not yet in any list.
         unsafe { shard.push_front(ptr) };
+        shard.spawned += 1;
         drop(shard);
         self.live.fetch_add(1, Ordering::Relaxed);
         Ok((join, notified))
@@ -177,8 +185,28 @@ impl<S: Schedule> OwnedTasks<S> {
         self.shards.iter().all(|s| s.lock().unwrap().head.is_none())
     }
 
+    /// Tasks ever accepted by this list.
+    pub(crate) fn spawned(&self) -> u64 {
+        self.shards.iter().map(|s| s.lock().unwrap().spawned).sum()
+    }
+
+    /// Runs `f` on the live task with this id, if the list holds it, under its shard's lock.
+    pub(crate) fn find<R>(&self, id: u64, f: impl FnOnce(RawTask) -> R) -> Option<R> {
+        let shard = self.shards[id as usize & self.mask].lock().unwrap();
+        let mut next = shard.head;
+        while let Some(ptr) = next {
+            // SAFETY: linked tasks are live (the list holds a reference) and the lock is held.
+            let task = unsafe { RawTask::from_raw(ptr) };
+            if task.id().as_u64() == id {
+                return Some(f(task));
+            }
+            // SAFETY: as above; the lock guards the links.
+            next = task.header().owned.with(|l| unsafe { (*l).next });
+        }
+        None
+    }
+
     /// Calls `f` on each live task, under each shard's lock in turn.
-    #[allow(dead_code)] // used by task dumps (issue 7)
     pub(crate) fn for_each(&self, mut f: impl FnMut(RawTask)) {
         for shard in self.shards.iter() {
             let shard = shard.lock().unwrap();

@@ -15,12 +15,14 @@
 
 mod builder;
 pub(crate) mod core;
+mod dump;
 mod error;
 mod group;
 pub(crate) mod harness;
 mod id;
 mod join;
 mod join_set;
+pub(crate) mod label;
 pub(crate) mod list;
 pub(crate) mod raw;
 pub(crate) mod state;
@@ -39,11 +41,13 @@ use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 
 pub use builder::Builder;
+pub use dump::{TaskDump, TaskInfo, TaskState};
 pub use error::JoinError;
 pub use group::{ErrorGroup, GroupSpawner, TaskGroup};
 pub use id::Id;
 pub use join::{AbortHandle, JoinHandle};
 pub use join_set::JoinSet;
+pub use label::{Label, label, set_label};
 pub use yield_now::yield_now;
 
 pub use crate::blocking::{spawn_blocking, to_thread};

@@ -82,7 +82,9 @@ impl TimeDriver {
 
     /// Fires every timer due by now.
     pub(crate) fn process(&self) {
-        self.process_at(Instant::now());
+        let now = Instant::now();
+        crate::runtime::clock::refresh(now);
+        self.process_at(now);
     }
 
     /// Fires every timer whose deadline tick is at or before `now`.

@@ -8,6 +8,10 @@
 //! `state` packs two counters: searching workers (low 16 bits) and unparked workers (the
 //! rest). The list of sleepers is under a mutex; the packed counters let the hot path
 //! ("does anyone need waking?") decide without taking it.
+//!
+//! `num_workers` is the number of running workers: the configured ones plus replacement
+//! workers started for stuck ones (`handoff.rs`), which join and leave through `add_worker`
+//! and `remove_worker`.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
@@ -17,7 +21,7 @@ const SEARCH_MASK: usize = (1 << UNPARK_SHIFT) - 1;
 
 pub(crate) struct Idle {
     state: AtomicUsize,
-    num_workers: usize,
+    num_workers: AtomicUsize,
     sleepers: Mutex<Vec<usize>>,
 }
 
@@ -35,7 +39,7 @@ impl Idle {
         Idle {
             // Workers start unparked and not searching.
             state: AtomicUsize::new(num_workers << UNPARK_SHIFT),
-            num_workers,
+            num_workers: AtomicUsize::new(num_workers),
             sleepers: Mutex::new(Vec::with_capacity(num_workers)),
         }
     }
@@ -63,7 +67,28 @@ impl Idle {
         // would sit in a queue while every worker sleeps. The RMW orders this read after the
         // push on every architecture.
         let state = self.state.fetch_add(0, SeqCst);
-        num_searching(state) == 0 && num_unparked(state) < self.num_workers
+        num_searching(state) == 0 && num_unparked(state) < self.num_workers()
+    }
+
+    fn num_workers(&self) -> usize {
+        self.num_workers.load(SeqCst)
+    }
+
+    /// Counts a replacement worker that starts now, awake and not searching.
+    pub(crate) fn add_worker(&self) {
+        self.num_workers.fetch_add(1, SeqCst);
+        self.state.fetch_add(1 << UNPARK_SHIFT, SeqCst);
+    }
+
+    /// A replacement worker that is awake (not on the sleeper list) leaves for good. Returns
+    /// true if it was the last searching worker (then the caller must check for work that
+    /// arrived meanwhile and wake someone for it, as when parking).
+    pub(crate) fn remove_worker(&self, is_searching: bool) -> bool {
+        let prev = self
+            .state
+            .fetch_sub((1 << UNPARK_SHIFT) | usize::from(is_searching), SeqCst);
+        self.num_workers.fetch_sub(1, SeqCst);
+        is_searching && num_searching(prev) == 1
     }
 
     /// Records `worker` as parked. Returns true if it was the last searching worker (then
@@ -79,7 +104,7 @@ impl Idle {
     /// Lets a worker start searching (stealing) unless enough already are.
     pub(crate) fn transition_worker_to_searching(&self) -> bool {
         let state = self.state.load(SeqCst);
-        if 2 * num_searching(state) >= self.num_workers {
+        if 2 * num_searching(state) >= self.num_workers() {
             return false;
         }
         self.state.fetch_add(1, SeqCst);
@@ -146,5 +171,17 @@ mod tests {
         assert!(idle.is_parked(0));
         assert!(idle.unpark_worker_by_id(0));
         assert!(!idle.is_parked(0));
+    }
+
+    #[test]
+    fn a_replacement_worker_joins_and_leaves() {
+        let idle = Idle::new(1);
+        assert_eq!(idle.worker_to_notify(), None);
+        idle.add_worker();
+        assert_eq!(idle.worker_to_notify(), None, "both are awake");
+        assert!(idle.transition_worker_to_searching());
+        assert!(idle.remove_worker(true), "the last searcher left");
+        assert!(!idle.transition_worker_to_parked(0, false));
+        assert_eq!(idle.worker_to_notify(), Some(0));
     }
 }

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::Location;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::park::Parker;
 use super::pinned::Pinned;
@@ -37,12 +37,21 @@ pub(crate) struct Core {
     is_shutdown: bool,
     park: Option<Parker>,
     rand: u32,
+    /// A spare slot's core (`handoff.rs`): it may be told to retire.
+    is_extra: bool,
+    /// Running in place of this stuck worker: steal from it first.
+    rescue: Option<usize>,
 }
 
 /// The worker loop running on this thread.
 pub(crate) struct Context {
     worker: Arc<Worker>,
     core: RefCell<Option<Box<Core>>>,
+}
+
+/// Counts one event in a counter only this worker writes (a load and a store).
+fn count(counter: &AtomicU64) {
+    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
 }
 
 impl Worker {
@@ -55,7 +64,12 @@ impl Worker {
 }
 
 impl Core {
-    pub(crate) fn new(index: usize, run_queue: queue::Local<Queued>, park: Parker) -> Core {
+    pub(crate) fn new(
+        index: usize,
+        run_queue: queue::Local<Queued>,
+        park: Parker,
+        is_extra: bool,
+    ) -> Core {
         Core {
             index,
             tick: 0,
@@ -68,7 +82,18 @@ impl Core {
             park: Some(park),
             // Any non-zero seed works for xorshift; vary it per worker.
             rand: 0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1,
+            is_extra,
+            rescue: None,
         }
+    }
+
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Makes this (spare) core stand in for stuck worker `stuck`.
+    pub(crate) fn rescue(&mut self, stuck: usize) {
+        self.rescue = Some(stuck);
     }
 
     fn next_rand(&mut self, n: usize) -> usize {
@@ -104,6 +129,10 @@ pub(crate) fn run(worker: Arc<Worker>) {
     let scheduler = crate::scheduler::Handle::MultiThread(handle.clone());
     let _in_runtime = context::enter_runtime();
     let _current = context::set_current(&scheduler);
+    let _slot = handle
+        .config
+        .detect
+        .then(|| context::set_poll_slot(&handle.remotes[core.index].slot));
     let cx = crate::scheduler::Context::MultiThread(Context {
         worker,
         core: RefCell::new(None),
@@ -113,10 +142,17 @@ pub(crate) fn run(worker: Arc<Worker>) {
     };
     let core = context::set_scheduler(&cx, || {
         let mut core = local.run(core);
+        if !core.is_shutdown {
+            // A replacement worker told to retire (see `handoff.rs`).
+            local.retire(*core);
+            return None;
+        }
         local.shutdown_pinned(&mut core);
-        core
+        Some(core)
     });
-    handle.shutdown_cores.lock().unwrap().push(*core);
+    if let Some(core) = core {
+        handle.shutdown_cores.lock().unwrap().push(*core);
+    }
 }
 
 impl Context {
@@ -126,6 +162,9 @@ impl Context {
 
     fn run(&self, mut core: Box<Core>) -> Box<Core> {
         while !core.is_shutdown {
+            if core.is_extra && self.should_retire(&core) {
+                break;
+            }
             core.tick = core.tick.wrapping_add(1);
             if core.tick % self.handle().config.event_interval == 0 {
                 core = self.maintenance(core);
@@ -179,6 +218,11 @@ impl Context {
         let handle = self.handle();
         if core.tick % handle.config.global_queue_interval == 0 {
             if let Some(task) = handle.inject.pop() {
+                // The LIFO slot is not stealable: keep it empty while a poll runs, so a poll
+                // that blocks strands nothing there (see `handoff.rs`).
+                if let Some(lifo) = core.lifo_slot.take() {
+                    core.run_queue.push_back_or_overflow(lifo, handle.as_ref());
+                }
                 return Some(task);
             }
         }
@@ -291,6 +335,13 @@ impl Context {
 
     fn steal_work(&self, core: &mut Core) -> Option<Queued> {
         let handle = self.handle();
+        if let Some(stuck) = core.rescue {
+            // A replacement worker: the stuck worker's queue first, searching or not.
+            if let Some(task) = handle.remotes[stuck].steal.steal_into(&mut core.run_queue) {
+                count(&handle.remotes[core.index].steals);
+                return Some(task);
+            }
+        }
         if !core.is_searching {
             if !handle.idle.transition_worker_to_searching() {
                 return None;
@@ -305,6 +356,7 @@ impl Context {
                 continue;
             }
             if let Some(task) = handle.remotes[victim].steal.steal_into(&mut core.run_queue) {
+                count(&handle.remotes[core.index].steals);
                 return Some(task);
             }
         }
@@ -350,6 +402,7 @@ impl Context {
         }
         while !core.is_shutdown {
             let mut park = core.park.take().expect("parker missing");
+            count(&self.handle().remotes[core.index].parks);
             // The core stays reachable while parked: timers firing here schedule onto it.
             *self.core.borrow_mut() = Some(core);
             park.park();
@@ -361,8 +414,37 @@ impl Context {
             if self.transition_from_parked(&mut core) {
                 break;
             }
+            if core.is_extra && self.should_retire(&core) {
+                // Told to retire while asleep: off the sleeper list, then out (see `run`).
+                core.is_searching = !self.handle().idle.unpark_worker_by_id(core.index);
+                break;
+            }
         }
         core
+    }
+
+    /// A replacement worker retires once told to and once no `spawn_local` task needs it.
+    fn should_retire(&self, core: &Core) -> bool {
+        let remote = &self.handle().remotes[core.index];
+        remote.retire.load(Ordering::Acquire)
+            && core.pinned.is_empty()
+            && remote.pinned.owned.live() == 0
+    }
+
+    /// Retires a replacement worker (awake, not on the sleeper list): its queued tasks go to
+    /// the injection queue, it leaves the idle count, and its core goes back to the spares.
+    fn retire(&self, mut core: Core) {
+        let handle = self.handle();
+        let lifo = core.lifo_slot.take();
+        let queued = std::iter::from_fn(|| core.run_queue.pop());
+        handle.inject.push_batch(lifo.into_iter().chain(queued));
+        let was_last_searcher = handle.idle.remove_worker(core.is_searching);
+        core.is_searching = false;
+        core.rescue = None;
+        if was_last_searcher || !handle.inject.is_empty() {
+            handle.notify_if_work_pending();
+        }
+        handle.spare.lock().unwrap().push(core);
     }
 
     fn transition_to_parked(&self, core: &mut Core) -> bool {
