@@ -227,11 +227,11 @@ impl TestRequest {
             mut headers,
             body,
         } = self;
-        if let Some(len) = body.exact_len() {
-            if !headers.contains_key(header::CONTENT_LENGTH) && (len > 0 || method == Method::POST)
-            {
-                headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-            }
+        if let Some(len) = body.exact_len()
+            && !headers.contains_key(header::CONTENT_LENGTH)
+            && (len > 0 || method == Method::POST)
+        {
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
         }
         let mut request = Request::new(body);
         *request.method_mut() = method.clone();

@@ -69,10 +69,10 @@ impl Drop for TestServer {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(thread) = self.thread.take() {
-            if !thread::panicking() {
-                thread.join().unwrap().unwrap();
-            }
+        if let Some(thread) = self.thread.take()
+            && !thread::panicking()
+        {
+            thread.join().unwrap().unwrap();
         }
     }
 }
@@ -1181,10 +1181,10 @@ fn a_slow_but_steady_reader_gets_a_response_that_outlasts_the_write_timeout() {
         let n = client.stream.read(&mut chunk).unwrap();
         assert!(n > 0, "closed after {} bytes", received.len());
         received.extend_from_slice(&chunk[..n]);
-        if let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n") {
-            if received.len() >= end + 4 + SIZE {
-                break end + 4 + SIZE;
-            }
+        if let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n")
+            && received.len() >= end + 4 + SIZE
+        {
+            break end + 4 + SIZE;
         }
         thread::sleep(Duration::from_millis(5));
     };

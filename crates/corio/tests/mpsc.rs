@@ -26,10 +26,10 @@ async fn send_then_signal<T>(
     let mut on_wait = Some(on_wait);
     std::future::poll_fn(|cx| {
         let poll = send.as_mut().poll(cx);
-        if poll.is_pending() {
-            if let Some(on_wait) = on_wait.take() {
-                let _ = on_wait.send(());
-            }
+        if poll.is_pending()
+            && let Some(on_wait) = on_wait.take()
+        {
+            let _ = on_wait.send(());
         }
         poll
     })

@@ -26,10 +26,10 @@ async fn signal_when_waiting<F: Future>(fut: F, on_wait: impl FnOnce()) -> F::Ou
     let mut on_wait = Some(on_wait);
     std::future::poll_fn(|cx| {
         let poll = fut.as_mut().poll(cx);
-        if poll.is_pending() {
-            if let Some(on_wait) = on_wait.take() {
-                on_wait();
-            }
+        if poll.is_pending()
+            && let Some(on_wait) = on_wait.take()
+        {
+            on_wait();
         }
         poll
     })

@@ -38,10 +38,10 @@ async fn wait_then_signal<F: Future>(fut: F, on_wait: oneshot::Sender<()>) -> F:
     let mut on_wait = Some(on_wait);
     std::future::poll_fn(|cx| {
         let poll = fut.as_mut().poll(cx);
-        if poll.is_pending() {
-            if let Some(on_wait) = on_wait.take() {
-                let _ = on_wait.send(());
-            }
+        if poll.is_pending()
+            && let Some(on_wait) = on_wait.take()
+        {
+            let _ = on_wait.send(());
         }
         poll
     })

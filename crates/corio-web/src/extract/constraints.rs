@@ -223,12 +223,12 @@ impl Constraints {
                 return Some(ErrorKind::StringTooLong { max_length });
             }
         }
-        if let Some(pattern) = &self.pattern {
-            if !pattern_matches(pattern, s) {
-                return Some(ErrorKind::StringPatternMismatch {
-                    pattern: pattern.clone(),
-                });
-            }
+        if let Some(pattern) = &self.pattern
+            && !pattern_matches(pattern, s)
+        {
+            return Some(ErrorKind::StringPatternMismatch {
+                pattern: pattern.clone(),
+            });
         }
         None
     }

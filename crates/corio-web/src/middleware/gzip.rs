@@ -276,10 +276,10 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         let coding = params.next().unwrap_or_default().trim();
         let mut q = Some(1.0);
         for param in params {
-            if let Some((name, value)) = param.split_once('=') {
-                if name.trim().eq_ignore_ascii_case("q") {
-                    q = parse_q(value.trim());
-                }
+            if let Some((name, value)) = param.split_once('=')
+                && name.trim().eq_ignore_ascii_case("q")
+            {
+                q = parse_q(value.trim());
             }
         }
         let Some(q) = q else { continue };
@@ -305,13 +305,13 @@ fn parse_q(text: &str) -> Option<f32> {
 fn mark_encoded(headers: &mut HeaderMap) {
     headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     headers.remove(CONTENT_LENGTH);
-    if let Some(etag) = headers.get(ETAG) {
-        if !etag.as_bytes().starts_with(b"W/") {
-            let mut weak = b"W/".to_vec();
-            weak.extend_from_slice(etag.as_bytes());
-            if let Ok(weak) = HeaderValue::from_bytes(&weak) {
-                headers.insert(ETAG, weak);
-            }
+    if let Some(etag) = headers.get(ETAG)
+        && !etag.as_bytes().starts_with(b"W/")
+    {
+        let mut weak = b"W/".to_vec();
+        weak.extend_from_slice(etag.as_bytes());
+        if let Ok(weak) = HeaderValue::from_bytes(&weak) {
+            headers.insert(ETAG, weak);
         }
     }
 }

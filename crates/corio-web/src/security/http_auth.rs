@@ -308,7 +308,7 @@ fn decode_base64(input: &[u8]) -> Option<Vec<u8>> {
         } as u32)
     }
 
-    if input.len() % 4 != 0 {
+    if !input.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::with_capacity(input.len() / 4 * 3);

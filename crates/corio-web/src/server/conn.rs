@@ -245,10 +245,10 @@ impl<S: Service> Conn<'_, S> {
                 return self.reject(rejection.status());
             }
         };
-        if let BodyFraming::Length(n) = framing.body {
-            if n > config.max_body_size {
-                return self.reject(StatusCode::PAYLOAD_TOO_LARGE);
-            }
+        if let BodyFraming::Length(n) = framing.body
+            && n > config.max_body_size
+        {
+            return self.reject(StatusCode::PAYLOAD_TOO_LARGE);
         }
         let mut keep_alive = framing.keep_alive && config.keep_alive;
         let is_head = request.method() == Method::HEAD;
@@ -448,10 +448,10 @@ impl<S: Service> Conn<'_, S> {
                 writer.buf.extend_from_slice(CONTINUE);
                 *continue_sent = true;
             }
-            if !writer.buf.is_empty() {
-                if let Poll::Ready(Err(err)) = writer.poll_flush(cx, timer) {
-                    return Poll::Ready(Err(err));
-                }
+            if !writer.buf.is_empty()
+                && let Poll::Ready(Err(err)) = writer.poll_flush(cx, timer)
+            {
+                return Poll::Ready(Err(err));
             }
             Poll::Pending
         })
@@ -529,10 +529,10 @@ impl<S: Service> Conn<'_, S> {
                 if let Poll::Ready(next) = body.poll_next_unpin(cx) {
                     return Poll::Ready(Ok(next));
                 }
-                if !writer.buf.is_empty() {
-                    if let Poll::Ready(Err(err)) = writer.poll_flush(cx, timer) {
-                        return Poll::Ready(Err(err));
-                    }
+                if !writer.buf.is_empty()
+                    && let Poll::Ready(Err(err)) = writer.poll_flush(cx, timer)
+                {
+                    return Poll::Ready(Err(err));
                 }
                 Poll::Pending
             })
@@ -693,10 +693,10 @@ async fn flushing<F: Future>(
         if let Poll::Ready(output) = future.as_mut().poll(cx) {
             return Poll::Ready(Ok(output));
         }
-        if !writer.buf.is_empty() {
-            if let Poll::Ready(Err(err)) = writer.poll_flush(cx, timer) {
-                return Poll::Ready(Err(err));
-            }
+        if !writer.buf.is_empty()
+            && let Poll::Ready(Err(err)) = writer.poll_flush(cx, timer)
+        {
+            return Poll::Ready(Err(err));
         }
         Poll::Pending
     })

@@ -141,18 +141,14 @@ impl<A: Future, B: Future> Future for Select<A, B> {
 
         let a_first = this.a_first;
         this.a_first = !a_first;
-        if a_first {
-            if let Poll::Ready(out) = a.as_mut().poll(cx) {
-                return Poll::Ready(Either::Left(out));
-            }
+        if a_first && let Poll::Ready(out) = a.as_mut().poll(cx) {
+            return Poll::Ready(Either::Left(out));
         }
         if let Poll::Ready(out) = b.poll(cx) {
             return Poll::Ready(Either::Right(out));
         }
-        if !a_first {
-            if let Poll::Ready(out) = a.poll(cx) {
-                return Poll::Ready(Either::Left(out));
-            }
+        if !a_first && let Poll::Ready(out) = a.poll(cx) {
+            return Poll::Ready(Either::Left(out));
         }
         Poll::Pending
     }

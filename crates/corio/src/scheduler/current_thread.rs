@@ -297,7 +297,10 @@ impl Context {
         let mut core = self.core.borrow_mut();
         let core = core.as_mut().expect("core missing");
         core.tick = core.tick.wrapping_add(1);
-        if core.tick % self.handle.config.global_queue_interval == 0 {
+        if core
+            .tick
+            .is_multiple_of(self.handle.config.global_queue_interval)
+        {
             self.handle.inject.pop().or_else(|| core.tasks.pop_front())
         } else {
             core.tasks.pop_front().or_else(|| self.handle.inject.pop())
@@ -439,13 +442,12 @@ impl Schedule for Arc<Handle> {
 
     fn schedule(&self, task: Notified<Self>) {
         context::with_scheduler(|cx| {
-            if let Some(super::Context::CurrentThread(cx)) = cx {
-                if Arc::ptr_eq(self, &cx.handle) {
-                    if let Some(core) = cx.core.borrow_mut().as_mut() {
-                        core.tasks.push_back(task);
-                        return;
-                    }
-                }
+            if let Some(super::Context::CurrentThread(cx)) = cx
+                && Arc::ptr_eq(self, &cx.handle)
+                && let Some(core) = cx.core.borrow_mut().as_mut()
+            {
+                core.tasks.push_back(task);
+                return;
             }
             self.inject.push(task);
             self.driver.unpark();

@@ -312,10 +312,10 @@ impl<T> Shared<T> {
                 if let Some(waiter) = &tail.receivers[index] {
                     // A swap even when the flag is down: a plain load could miss a flag
                     // raised just now, while a swap either sees it or is seen (module docs).
-                    if waiter.waiting.swap(false, Ordering::AcqRel) {
-                        if let Some(waker) = waiter.waker.take_waker() {
-                            batch.push(waker);
-                        }
+                    if waiter.waiting.swap(false, Ordering::AcqRel)
+                        && let Some(waker) = waiter.waker.take_waker()
+                    {
+                        batch.push(waker);
                     }
                 }
                 index += 1;

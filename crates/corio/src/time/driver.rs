@@ -224,7 +224,7 @@ impl TimeDriver {
     /// The tick a deadline falls due at, rounded up so a timer never fires early.
     fn tick_ceil(&self, deadline: Instant) -> u64 {
         let since = deadline.saturating_duration_since(self.origin);
-        let partial = u128::from(since.subsec_nanos() % 1_000_000 != 0);
+        let partial = u128::from(!since.subsec_nanos().is_multiple_of(1_000_000));
         clamp_tick(since.as_millis() + partial)
     }
 

@@ -228,10 +228,11 @@ impl Sleep {
             }
             key => {
                 let driver = self.bound_driver();
-                if let Some((waker, epoch)) = &self.seen {
-                    if *epoch == driver.fired_epoch() && waker.will_wake(cx.waker()) {
-                        return Poll::Pending;
-                    }
+                if let Some((waker, epoch)) = &self.seen
+                    && *epoch == driver.fired_epoch()
+                    && waker.will_wake(cx.waker())
+                {
+                    return Poll::Pending;
                 }
                 let (poll, epoch) = driver.poll_registered(key, cx.waker());
                 if poll.is_pending() {

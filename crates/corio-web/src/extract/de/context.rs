@@ -235,10 +235,10 @@ pub(crate) fn report(relative: &[LocPart], kind: ErrorKind, input: Value) -> boo
         };
         let mut loc: Loc = ctx.frames.iter().map(|f| f.part.clone()).collect();
         loc.extend(relative.iter().cloned());
-        if relative.is_empty() {
-            if let Some(top) = ctx.frames.last_mut() {
-                top.has_error = true;
-            }
+        if relative.is_empty()
+            && let Some(top) = ctx.frames.last_mut()
+        {
+            top.has_error = true;
         }
         ctx.errors.push(kind.at(loc, input));
     })
@@ -264,11 +264,12 @@ pub(crate) fn capture_end() -> Option<(Value, Loc)> {
 pub(crate) fn offer(value: &Value) {
     with(|ctx| {
         let depth = ctx.frames.len();
-        if let Some(capture) = ctx.captures.last_mut() {
-            if capture.got.is_none() && depth >= capture.depth {
-                let loc = ctx.frames.iter().map(|f| f.part.clone()).collect();
-                capture.got = Some((value.clone(), loc));
-            }
+        if let Some(capture) = ctx.captures.last_mut()
+            && capture.got.is_none()
+            && depth >= capture.depth
+        {
+            let loc = ctx.frames.iter().map(|f| f.part.clone()).collect();
+            capture.got = Some((value.clone(), loc));
         }
     });
 }

@@ -81,11 +81,11 @@ impl DeError {
 
     /// Attaches the current location and `input` to a custom error that has none yet.
     pub(crate) fn located(mut self, value: impl FnOnce() -> Value) -> DeError {
-        if let DeError::Custom { loc, input, .. } = &mut self {
-            if loc.is_none() {
-                *loc = Some(context::loc());
-                *input = value();
-            }
+        if let DeError::Custom { loc, input, .. } = &mut self
+            && loc.is_none()
+        {
+            *loc = Some(context::loc());
+            *input = value();
         }
         self
     }

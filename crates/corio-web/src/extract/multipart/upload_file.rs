@@ -219,10 +219,10 @@ impl<'de> Visitor<'de> for UploadVisitor {
         };
         if key == UPLOAD {
             let index: u64 = map.next_value()?;
-            if map.next_key::<de::IgnoredAny>()?.is_none() {
-                if let Some(file) = upload(index) {
-                    return Ok(file);
-                }
+            if map.next_key::<de::IgnoredAny>()?.is_none()
+                && let Some(file) = upload(index)
+            {
+                return Ok(file);
             }
             return Self::expected_file("dict", Value::Object(object));
         }

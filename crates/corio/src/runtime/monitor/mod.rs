@@ -143,10 +143,10 @@ impl Monitor {
     pub(crate) fn stop(&mut self) {
         *self.shared.stop.lock().unwrap() = true;
         self.shared.wake.notify_all();
-        if let Some(thread) = self.thread.take() {
-            if thread.thread().id() != std::thread::current().id() {
-                let _ = thread.join();
-            }
+        if let Some(thread) = self.thread.take()
+            && thread.thread().id() != std::thread::current().id()
+        {
+            let _ = thread.join();
         }
     }
 }

@@ -166,7 +166,10 @@ impl Context {
                 break;
             }
             core.tick = core.tick.wrapping_add(1);
-            if core.tick % self.handle().config.event_interval == 0 {
+            if core
+                .tick
+                .is_multiple_of(self.handle().config.event_interval)
+            {
                 core = self.maintenance(core);
             }
             if let Some(task) = self.next_task(&mut core) {
@@ -216,24 +219,26 @@ impl Context {
 
     fn next_task(&self, core: &mut Core) -> Option<Queued> {
         let handle = self.handle();
-        if core.tick % handle.config.global_queue_interval == 0 {
-            if let Some(task) = handle.inject.pop() {
-                // The LIFO slot is not stealable: keep it empty while a poll runs, so a poll
-                // that blocks strands nothing there (see `handoff.rs`).
-                if let Some(lifo) = core.lifo_slot.take() {
-                    core.run_queue.push_back_or_overflow(lifo, handle.as_ref());
-                }
-                return Some(task);
+        if core
+            .tick
+            .is_multiple_of(handle.config.global_queue_interval)
+            && let Some(task) = handle.inject.pop()
+        {
+            // The LIFO slot is not stealable: keep it empty while a poll runs, so a poll
+            // that blocks strands nothing there (see `handoff.rs`).
+            if let Some(lifo) = core.lifo_slot.take() {
+                core.run_queue.push_back_or_overflow(lifo, handle.as_ref());
             }
+            return Some(task);
         }
         if let Some(task) = core.lifo_slot.take() {
             return Some(task);
         }
         // Alternate pinned tasks with the run queue so neither starves the other.
-        if core.tick % 2 == 0 {
-            if let Some(task) = self.next_pinned(core) {
-                return Some(task);
-            }
+        if core.tick.is_multiple_of(2)
+            && let Some(task) = self.next_pinned(core)
+        {
+            return Some(task);
         }
         if let Some(task) = core.run_queue.pop() {
             return Some(task);

@@ -204,11 +204,11 @@ impl Wheel {
 
     /// Takes the entry out of its slot, if it is in one.
     fn unlink(&mut self, index: u32) {
-        if self.slab.is_linked(index) {
-            if let Some(head) = self.slab.unlink(index) {
-                let head = head as usize;
-                self.levels[head / SLOTS].clear(head % SLOTS);
-            }
+        if self.slab.is_linked(index)
+            && let Some(head) = self.slab.unlink(index)
+        {
+            let head = head as usize;
+            self.levels[head / SLOTS].clear(head % SLOTS);
         }
     }
 }

@@ -392,7 +392,7 @@ fn generated_queries_agree() {
                 query.push('&');
             }
             query.push_str(rng.pick(KEYS));
-            if rng.next() % 8 != 0 {
+            if !rng.next().is_multiple_of(8) {
                 query.push('=');
                 query.push_str(rng.pick(VALUES));
             }
