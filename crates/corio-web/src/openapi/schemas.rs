@@ -10,8 +10,9 @@
 
 use std::collections::HashMap;
 
-use schemars::JsonSchema;
 use schemars::generate::{SchemaGenerator, SchemaSettings};
+use schemars::transform::{ReplaceBoolSchemas, Transform};
+use schemars::{JsonSchema, Schema};
 use serde_json::{Map, Value};
 
 /// Where the request side's `$ref`s point until the document is finished.
@@ -30,11 +31,13 @@ pub(crate) struct Schemas {
 impl Schemas {
     pub(crate) fn new() -> Schemas {
         let settings = |path: &str| {
-            SchemaSettings::draft2020_12().with(|s| {
-                s.definitions_path = path.to_string().into();
-                // Schemas inside an OpenAPI 3.1 document take its dialect.
-                s.meta_schema = None;
-            })
+            SchemaSettings::draft2020_12()
+                .with(|s| {
+                    s.definitions_path = path.to_string().into();
+                    // Schemas inside an OpenAPI 3.1 document take its dialect.
+                    s.meta_schema = None;
+                })
+                .with_transform(objects_only())
         };
         Schemas {
             input: settings(INPUT_PATH).for_deserialize().into_generator(),
@@ -44,18 +47,18 @@ impl Schemas {
 
     /// The schema of `T` as a request reads it: a `$ref` for named types.
     pub(crate) fn input<T: JsonSchema + ?Sized>(&mut self) -> Value {
-        self.input.subschema_for::<T>().to_value()
+        as_object(self.input.subschema_for::<T>())
     }
 
     /// The schema of `T` as a response writes it: a `$ref` for named types.
     pub(crate) fn output<T: JsonSchema + ?Sized>(&mut self) -> Value {
-        self.output.subschema_for::<T>().to_value()
+        as_object(self.output.subschema_for::<T>())
     }
 
     /// `T`'s own schema as a request reads it, never a `$ref` to it (its fields become
     /// parameters); types it refers to are still defined once.
     pub(crate) fn input_inline<T: JsonSchema + ?Sized>(&mut self) -> Value {
-        T::json_schema(&mut self.input).to_value()
+        as_object(T::json_schema(&mut self.input))
     }
 
     /// Follows a request-side `$ref` to its definition, if `schema` is one.
@@ -108,6 +111,21 @@ impl Schemas {
         }
         (merged, RefRewriter { renames })
     }
+}
+
+/// The transform that writes the boolean schemas `true` and `false` as `{}` and
+/// `{"not": {}}` (`additionalProperties: false` stays). Both are valid OpenAPI 3.1, but
+/// Swagger UI cannot show a response whose schema is a boolean, and FastAPI writes `{}`.
+fn objects_only() -> ReplaceBoolSchemas {
+    let mut transform = ReplaceBoolSchemas::default();
+    transform.skip_additional_properties = true;
+    transform
+}
+
+/// `schema` with [`objects_only`] applied, as JSON.
+fn as_object(mut schema: Schema) -> Value {
+    objects_only().transform(&mut schema);
+    schema.to_value()
 }
 
 /// Points placeholder `$ref`s at the final `components/schemas` names.
@@ -228,6 +246,20 @@ mod tests {
             components["Differs-Output"]["properties"]["inner"],
             json!({"$ref": "#/components/schemas/Same"})
         );
+    }
+
+    #[test]
+    fn boolean_schemas_are_written_as_objects() {
+        #[derive(serde::Serialize, JsonSchema)]
+        #[allow(dead_code)]
+        struct Anything {
+            value: serde_json::Value,
+        }
+        let mut schemas = Schemas::new();
+        assert_eq!(schemas.output::<serde_json::Value>(), json!({}));
+        schemas.output::<Anything>();
+        let (merged, _) = schemas.finish();
+        assert_eq!(merged["Anything"]["properties"]["value"], json!({}));
     }
 
     #[test]
