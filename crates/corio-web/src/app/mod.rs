@@ -28,7 +28,9 @@ macro_rules! method_shortcuts {
 
 mod docs_routes;
 mod exception_handlers;
+mod introspection;
 mod lifespan;
+mod route_label;
 mod router;
 
 pub use exception_handlers::{
@@ -287,6 +289,10 @@ impl<S: Send + Sync + 'static> App<S> {
     {
         let doc = RouteDoc::of::<H, T, S>();
         let endpoint = handler_endpoint(handler, self.state.clone(), &doc);
+        let endpoint = Arc::new(route_label::Labeled {
+            label: route_label::route_label(&method, pattern, Some(&doc)),
+            inner: endpoint,
+        });
         if let Err(e) = self.router.route(method.clone(), pattern, endpoint) {
             panic!("{e}");
         }
@@ -345,6 +351,10 @@ impl<S: Send + Sync + 'static> App<S> {
         pattern: &str,
         service: impl Service,
     ) -> Result<App<S>, RouteError> {
+        let service = route_label::Labeled {
+            label: route_label::route_label(&method, pattern, None),
+            inner: service,
+        };
         self.router
             .route(method.clone(), pattern, Arc::new(service))?;
         self.route_info.push(RouteInfo {

@@ -281,8 +281,12 @@ impl<S: Service> Conn<'_, S> {
 
         let mut continue_sent = false;
         let info = self.info;
-        let started = info
-            .scope(|| std::panic::catch_unwind(AssertUnwindSafe(|| shared.service.call(request))));
+        let started = info.scope(|| {
+            // The route sets its own label once routed; until then, none of the
+            // previous request's.
+            corio::task::set_label(None);
+            std::panic::catch_unwind(AssertUnwindSafe(|| shared.service.call(request)))
+        });
         let mut response = match started {
             Ok(future) => {
                 let answered = self
