@@ -40,6 +40,7 @@ impl Handle {
         }
         threads.retain(|t| !t.is_finished());
         let mut core = self.spare.lock().unwrap().pop()?;
+        self.extra_running.fetch_add(1, Ordering::Relaxed);
         let index = core.index();
         core.rescue(stuck);
         self.remotes[index].retire.store(false, Ordering::Release);
@@ -57,6 +58,7 @@ impl Handle {
             Err(err) => {
                 // The core went down with the closure: this slot stays unused.
                 self.idle.remove_worker(false);
+                self.extra_running.fetch_sub(1, Ordering::Relaxed);
                 tracing::warn!(
                     target: "corio::slow_poll",
                     "could not start a replacement for stuck worker {stuck}: {err}"

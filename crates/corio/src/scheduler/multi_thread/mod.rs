@@ -28,7 +28,7 @@ mod worker;
 
 use std::future::Future;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -66,6 +66,10 @@ pub(crate) struct Handle {
     workers: usize,
     /// Cores of the spare slots not running now.
     spare: Mutex<Vec<Core>>,
+    /// How many spare slots run now (replacements). While none does, which is nearly
+    /// always, stealing scans only the `workers` first slots and the injection queue is
+    /// shared among them: the empty spares cost the hot paths nothing.
+    extra_running: AtomicUsize,
     /// Threads of the spare slots started so far, joined at shutdown.
     extra_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     monitor_stats: monitor::Stats,
@@ -131,6 +135,7 @@ pub(crate) fn start(
         remotes: remotes.into_boxed_slice(),
         workers,
         spare: Mutex::new(spare),
+        extra_running: AtomicUsize::new(0),
         extra_threads: Mutex::new(Vec::new()),
         monitor_stats: monitor::Stats::default(),
         inject: Inject::new(),

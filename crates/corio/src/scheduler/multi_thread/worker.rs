@@ -250,7 +250,8 @@ impl Context {
             return None;
         }
         // Take a fair share of the injection queue in one lock acquisition.
-        let share = handle.inject.len() / handle.remotes.len() + 1;
+        let running = handle.workers + handle.extra_running.load(Ordering::Relaxed);
+        let share = handle.inject.len() / running + 1;
         let room = core.run_queue.remaining_slots().min(128);
         let mut first = None;
         handle.inject.pop_batch(share.min(room).max(1), |task| {
@@ -353,7 +354,12 @@ impl Context {
             }
             core.is_searching = true;
         }
-        let n = handle.remotes.len();
+        // Spare slots hold tasks only while a replacement runs in one.
+        let n = if handle.extra_running.load(Ordering::Relaxed) == 0 {
+            handle.workers
+        } else {
+            handle.remotes.len()
+        };
         let start = core.next_rand(n);
         for i in 0..n {
             let victim = (start + i) % n;
@@ -449,6 +455,7 @@ impl Context {
         if was_last_searcher || !handle.inject.is_empty() {
             handle.notify_if_work_pending();
         }
+        handle.extra_running.fetch_sub(1, Ordering::Relaxed);
         handle.spare.lock().unwrap().push(core);
     }
 
