@@ -120,6 +120,15 @@ macro_rules! workloads {
                 $build(flavor)
             }
 
+            /// Runs one trivial task to completion, so that the runtime's threads have
+            /// started before the clock does: the workloads time the work, not thread
+            /// start-up (which on 2 cores takes a core from a worker for tens of µs).
+            pub fn warm(rt: &Runtime) {
+                rt.block_on(async {
+                    let _ = spawn(async {}).await;
+                });
+            }
+
             /// Counts completions down; the last one fires a oneshot the driver awaits.
             struct Countdown {
                 left: AtomicUsize,
@@ -298,18 +307,22 @@ macro_rules! timed {
         [
             Contender::new(CORIO, || {
                 let rt = corio_side::runtime($flavor);
+                corio_side::warm(&rt);
                 micros(corio_side::$workload(&rt, $($arg),*))
             }),
             Contender::new("tokio", || {
                 let rt = tokio_side::runtime($flavor);
+                tokio_side::warm(&rt);
                 micros(tokio_side::$workload(&rt, $($arg),*))
             }),
             Contender::new("tokio-timeonly", || {
                 let rt = tokio_time_side::runtime($flavor);
+                tokio_time_side::warm(&rt);
                 micros(tokio_time_side::$workload(&rt, $($arg),*))
             }),
             Contender::new("corio-nodetect", || {
                 let rt = corio_nodetect_side::runtime($flavor);
+                corio_nodetect_side::warm(&rt);
                 micros(corio_nodetect_side::$workload(&rt, $($arg),*))
             }),
         ]

@@ -127,12 +127,20 @@ impl Monitor {
             stop: Mutex::new(false),
             wake: Condvar::new(),
         });
+        // The thread's start-up (a few tens of microseconds of a core) is paid here, in
+        // `build`, not in the first moments of the program's work: on a 2-core machine a
+        // thread starting beside two busy workers takes a core from one of them.
+        let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
         let thread = std::thread::Builder::new()
             .name(format!("{thread_name}-monitor"))
             .spawn({
                 let shared = shared.clone();
-                move || run(&shared, &watched, config)
+                move || {
+                    let _ = ready_tx.send(());
+                    run(&shared, &watched, config)
+                }
             })?;
+        let _ = ready_rx.recv();
         Ok(Monitor {
             shared,
             thread: Some(thread),
