@@ -13,8 +13,8 @@
 //! workers started for stuck ones (`handoff.rs`), which join and leave through `add_worker`
 //! and `remove_worker`.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use crate::loom::sync::Mutex;
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 const UNPARK_SHIFT: usize = 16;
 const SEARCH_MASK: usize = (1 << UNPARK_SHIFT) - 1;
@@ -183,5 +183,52 @@ mod tests {
         assert!(idle.remove_worker(true), "the last searcher left");
         assert!(!idle.transition_worker_to_parked(0, false));
         assert_eq!(idle.worker_to_notify(), Some(0));
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::loom::sync::Arc;
+    use crate::loom::sync::atomic::AtomicBool;
+
+    /// A replacement worker retiring while it searches races a task being pushed while the
+    /// only other worker sleeps: whichever order, someone wakes the sleeper for the task —
+    /// the retiring worker (the last searcher, it checks for work as a parking one does) or
+    /// the pusher (nobody searches any more). No wake-up is lost to the hand-off.
+    #[test]
+    fn a_retiring_searcher_races_a_push() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new(1));
+            assert!(!idle.transition_worker_to_parked(0, false));
+            // A replacement joins (the monitor started it) and searches.
+            idle.add_worker();
+            assert!(idle.transition_worker_to_searching());
+            let work = Arc::new(AtomicBool::new(false));
+            let woken = Arc::new(AtomicBool::new(false));
+            let pusher = {
+                let (idle, work, woken) = (idle.clone(), work.clone(), woken.clone());
+                loom::thread::spawn(move || {
+                    work.store(true, SeqCst);
+                    if let Some(worker) = idle.worker_to_notify() {
+                        assert_eq!(worker, 0);
+                        woken.store(true, SeqCst);
+                    }
+                })
+            };
+            // The stuck poll returned: the replacement retires.
+            if idle.remove_worker(true)
+                && work.load(SeqCst)
+                && let Some(worker) = idle.worker_to_notify()
+            {
+                assert_eq!(worker, 0);
+                woken.store(true, SeqCst);
+            }
+            pusher.join().unwrap();
+            assert!(
+                woken.load(SeqCst),
+                "the task was pushed, yet nobody woke for it"
+            );
+        });
     }
 }
