@@ -86,10 +86,14 @@ pub(crate) fn current_time_driver() -> Option<Arc<crate::time::TimeDriver>> {
 }
 
 /// Makes `handle` the current runtime until the guard drops.
+///
+/// On a thread whose thread-locals are being destroyed (a runtime kept in another
+/// thread-local, dropped at thread exit) there is no context left to set: the guard does
+/// nothing, and code that asks for the current runtime meanwhile finds none.
 pub(crate) fn set_current(handle: &scheduler::Handle) -> SetCurrentGuard {
     let prev = CONTEXT
         .try_with(|cx| cx.handle.borrow_mut().replace(handle.clone()))
-        .expect("corio: the thread-local runtime context was destroyed");
+        .unwrap_or(None);
     SetCurrentGuard {
         prev,
         _not_send: std::marker::PhantomData,
