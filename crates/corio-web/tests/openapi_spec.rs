@@ -544,3 +544,49 @@ fn swagger_ui_and_redoc_are_served_with_their_assets_and_can_be_switched_off() {
         assert_eq!(no_document.get("/docs").send().await.status(), 404);
     });
 }
+
+fn first_twin() -> App {
+    #[corio_web::operation(summary = "The first")]
+    async fn twin() -> &'static str {
+        "first"
+    }
+    App::new().get("/a", twin)
+}
+
+fn second_twin() -> App {
+    #[corio_web::operation(summary = "The second", status = 201)]
+    async fn twin() -> &'static str {
+        "second"
+    }
+    App::new().get("/b", twin)
+}
+
+fn lone_nested() -> App {
+    /// Only one of its name.
+    #[corio_web::operation(status = 202)]
+    async fn lonely() -> &'static str {
+        "alone"
+    }
+    App::new().get("/c", lonely)
+}
+
+#[test]
+fn nested_handlers_are_documented_when_their_name_is_unique_in_the_module() {
+    let lone = lone_nested();
+    let operation = &lone.openapi()["paths"]["/c"]["get"];
+    assert_eq!(operation["summary"], "Only one of its name.");
+    assert!(operation["responses"]["202"].is_object());
+    // Two annotated `twin`s nested in two functions of this module cannot be told apart
+    // by type name: neither's documentation (nor its status) is used for either.
+    for (app, path) in [(first_twin(), "/a"), (second_twin(), "/b")] {
+        let spec = app.openapi();
+        assert_eq!(spec["paths"][path]["get"]["summary"], "Twin");
+        corio::run(async move {
+            let client = TestClient::new(app);
+            assert_eq!(client.get(path).send().await.status(), 200);
+        });
+    }
+    corio::run(async move {
+        assert_eq!(TestClient::new(lone).get("/c").send().await.status(), 202);
+    });
+}

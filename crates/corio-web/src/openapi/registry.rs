@@ -7,6 +7,9 @@
 //! by the function's module path and name; `std::any::type_name` of the function's type
 //! gives the same path, with the names of any functions it is nested in between the module
 //! and the name (a handler written inside a test function), which the lookup allows for.
+//! Such a nested function is matched by module and name only: annotate nested handlers
+//! under names unique to their module (two annotated `create`s nested in two functions of
+//! one module are ambiguous and documented by neither).
 
 use super::OperationDoc;
 
@@ -36,6 +39,7 @@ pub(crate) fn lookup(type_name: &str) -> Option<&'static OperationMeta> {
     let path = without_generics(type_name);
     let (_, name) = path.rsplit_once("::")?;
     let mut nested = None;
+    let mut ambiguous = false;
     for meta in inventory::iter::<OperationMeta> {
         if meta.name != name {
             continue;
@@ -48,11 +52,14 @@ pub(crate) fn lookup(type_name: &str) -> Option<&'static OperationMeta> {
             return Some(meta);
         }
         if rest.starts_with("::") {
-            // `module::outer_fn::name`: a function nested in another one.
+            // `module::outer_fn::name`: a function nested in another one. The registry
+            // knows only the module, so two annotated functions of that name nested in
+            // different functions of one module cannot be told apart: then neither is used.
+            ambiguous |= nested.is_some();
             nested = Some(meta);
         }
     }
-    nested
+    if ambiguous { None } else { nested }
 }
 
 /// The function's name for an `operationId`, if `type_name` names a function (not a
