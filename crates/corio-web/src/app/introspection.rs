@@ -68,11 +68,18 @@ impl<S: Send + Sync + 'static> App<S> {
     ///
     /// let app = App::new().runtime_introspection("/_corio");
     /// corio::run(async move {
+    ///     // A task waiting for something: the dump shows it idle, by name.
+    ///     let waiting = corio::task::Builder::new()
+    ///         .name("ticker")
+    ///         .spawn(std::future::pending::<()>());
     ///     let client = TestClient::new(app);
     ///     let metrics: serde_json::Value = client.get("/_corio/metrics").send().await.json();
     ///     assert!(metrics["tasks_alive"].as_u64().unwrap() >= 1);
     ///     let tasks: serde_json::Value = client.get("/_corio/tasks").send().await.json();
-    ///     assert!(tasks["tasks"].as_array().unwrap().iter().any(|t| t["state"] == "running"));
+    ///     let ticker = tasks["tasks"].as_array().unwrap().iter().find(|t| t["name"] == "ticker").unwrap();
+    ///     assert_eq!(ticker["state"], "idle");
+    ///     assert!(ticker["location"].as_str().unwrap().contains(".rs:"));
+    ///     waiting.abort();
     /// });
     /// ```
     ///
