@@ -194,33 +194,7 @@ impl<C> fmt::Debug for HttpBearer<C> {
     }
 }
 
-impl<S: Send + Sync, C: BearerConfig> FromRequestParts<S> for HttpBearer<C> {
-    type Rejection = HttpError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, HttpError> {
-        Self::from_headers(&parts.headers).ok_or_else(Self::not_authenticated)
-    }
-
-    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
-        super::scheme::describe_security::<Self>(operation);
-    }
-}
-
-/// `None` without bearer credentials.
-impl<S: Send + Sync, C: BearerConfig> OptionalFromRequestParts<S> for HttpBearer<C> {
-    type Rejection = HttpError;
-
-    async fn optional_from_request_parts(
-        parts: &mut Parts,
-        _state: &S,
-    ) -> Result<Option<Self>, HttpError> {
-        Ok(Self::from_headers(&parts.headers))
-    }
-
-    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
-        super::scheme::describe_security::<Self>(operation);
-    }
-}
+super::scheme::header_credentials_extractor!(HttpBearer, BearerConfig);
 
 /// `{"type": "http", "scheme": "bearer"}`, with `bearerFormat` and `description` if set.
 impl<C: BearerConfig> SecurityScheme for HttpBearer<C> {

@@ -7,7 +7,6 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
 
-use http::request::Parts;
 use http::{HeaderMap, HeaderValue, header};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -15,10 +14,7 @@ use serde_json::{Map, Value, json};
 use super::http_auth::authorization;
 use super::scheme::{SecurityScheme, not_authenticated};
 use crate::Request;
-use crate::extract::{
-    Constrained, ExtractError, Form, FromRequest, FromRequestParts, Json, OptionalFromRequestParts,
-    ViaRequest,
-};
+use crate::extract::{Constrained, ExtractError, Form, FromRequest, Json, ViaRequest};
 use crate::response::{HttpError, IntoResponse};
 use crate::service::Response;
 
@@ -140,33 +136,7 @@ impl<C> fmt::Debug for OAuth2PasswordBearer<C> {
     }
 }
 
-impl<S: Send + Sync, C: OAuth2Config> FromRequestParts<S> for OAuth2PasswordBearer<C> {
-    type Rejection = HttpError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, HttpError> {
-        Self::from_headers(&parts.headers).ok_or_else(Self::not_authenticated)
-    }
-
-    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
-        super::scheme::describe_security::<Self>(operation);
-    }
-}
-
-/// `None` without a bearer token.
-impl<S: Send + Sync, C: OAuth2Config> OptionalFromRequestParts<S> for OAuth2PasswordBearer<C> {
-    type Rejection = HttpError;
-
-    async fn optional_from_request_parts(
-        parts: &mut Parts,
-        _state: &S,
-    ) -> Result<Option<Self>, HttpError> {
-        Ok(Self::from_headers(&parts.headers))
-    }
-
-    fn describe(operation: &mut crate::openapi::OperationDoc<'_>) {
-        super::scheme::describe_security::<Self>(operation);
-    }
-}
+super::scheme::header_credentials_extractor!(OAuth2PasswordBearer, OAuth2Config);
 
 /// `{"type": "oauth2", "flows": {"password": {"tokenUrl", "scopes", "refreshUrl"?}}}`,
 /// with `description` if set.

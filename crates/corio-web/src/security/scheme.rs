@@ -118,3 +118,43 @@ pub(crate) fn scheme_object<const N: usize>(
     }
     Value::Object(object)
 }
+
+/// `FromRequestParts` and `OptionalFromRequestParts` for a header-credentials extractor
+/// `$ty<C>` (`C: $config`) that has `fn from_headers(&HeaderMap) -> Option<Self>` and
+/// `fn not_authenticated() -> HttpError`: absent credentials are a 401, or `None` when
+/// optional; both forms document the scheme.
+macro_rules! header_credentials_extractor {
+    ($ty:ident, $config:path) => {
+        impl<S: Send + Sync, C: $config> $crate::extract::FromRequestParts<S> for $ty<C> {
+            type Rejection = $crate::response::HttpError;
+
+            async fn from_request_parts(
+                parts: &mut http::request::Parts,
+                _state: &S,
+            ) -> Result<Self, $crate::response::HttpError> {
+                Self::from_headers(&parts.headers).ok_or_else(Self::not_authenticated)
+            }
+
+            fn describe(operation: &mut $crate::openapi::OperationDoc<'_>) {
+                $crate::security::scheme::describe_security::<Self>(operation);
+            }
+        }
+
+        /// `None` without credentials of this scheme.
+        impl<S: Send + Sync, C: $config> $crate::extract::OptionalFromRequestParts<S> for $ty<C> {
+            type Rejection = $crate::response::HttpError;
+
+            async fn optional_from_request_parts(
+                parts: &mut http::request::Parts,
+                _state: &S,
+            ) -> Result<Option<Self>, $crate::response::HttpError> {
+                Ok(Self::from_headers(&parts.headers))
+            }
+
+            fn describe(operation: &mut $crate::openapi::OperationDoc<'_>) {
+                $crate::security::scheme::describe_security::<Self>(operation);
+            }
+        }
+    };
+}
+pub(crate) use header_credentials_extractor;
