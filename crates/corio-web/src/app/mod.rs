@@ -289,20 +289,36 @@ impl<S: Send + Sync + 'static> App<S> {
     {
         let doc = RouteDoc::of::<H, T, S>();
         let endpoint = handler_endpoint(handler, self.state.clone(), &doc);
-        let endpoint = Arc::new(route_label::Labeled {
-            label: route_label::route_label(&method, pattern, Some(&doc)),
-            inner: endpoint,
-        });
-        if let Err(e) = self.router.route(method.clone(), pattern, endpoint) {
+        if let Err(e) = self.add_route(method, pattern.to_string(), endpoint, Vec::new(), Some(doc))
+        {
             panic!("{e}");
         }
+        self
+    }
+
+    /// Registers `endpoint` for `method pattern`, labelled with its route for corio's
+    /// slow-poll warnings, and records it for the OpenAPI document (`doc`: `None` for a
+    /// plain service, which is left out). Every way of adding a route ends here.
+    pub(crate) fn add_route(
+        &mut self,
+        method: Method,
+        pattern: String,
+        endpoint: Endpoint,
+        tags: Vec<String>,
+        doc: Option<RouteDoc>,
+    ) -> Result<(), RouteError> {
+        let endpoint = Arc::new(route_label::Labeled {
+            label: route_label::route_label(&method, &pattern, doc.as_ref()),
+            inner: endpoint,
+        });
+        self.router.route(method.clone(), &pattern, endpoint)?;
         self.route_info.push(RouteInfo {
             method,
-            pattern: pattern.to_string(),
-            tags: Vec::new(),
-            doc: Some(doc),
+            pattern,
+            tags,
+            doc,
         });
-        self
+        Ok(())
     }
 
     method_shortcuts! {
@@ -351,18 +367,13 @@ impl<S: Send + Sync + 'static> App<S> {
         pattern: &str,
         service: impl Service,
     ) -> Result<App<S>, RouteError> {
-        let service = route_label::Labeled {
-            label: route_label::route_label(&method, pattern, None),
-            inner: service,
-        };
-        self.router
-            .route(method.clone(), pattern, Arc::new(service))?;
-        self.route_info.push(RouteInfo {
+        self.add_route(
             method,
-            pattern: pattern.to_string(),
-            tags: Vec::new(),
-            doc: None,
-        });
+            pattern.to_string(),
+            Arc::new(service),
+            Vec::new(),
+            None,
+        )?;
         Ok(self)
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use http::Method;
 
-use super::{App, Endpoint, RouteDoc, RouteInfo, handler_endpoint};
+use super::{App, RouteDoc, handler_endpoint};
 use crate::Service;
 use crate::depends::guard::{self, Check, Guarded};
 use crate::extract::FromRequestParts;
@@ -193,26 +193,17 @@ impl<S: Send + Sync + 'static> App<S> {
     /// If a route is invalid or already registered.
     pub fn include_router(mut self, router: Router<S>) -> App<S> {
         for route in router.into_routes() {
-            let endpoint: Endpoint = Arc::new(super::route_label::Labeled {
-                label: super::route_label::route_label(
-                    &route.method,
-                    &route.pattern,
-                    Some(&route.doc),
-                ),
-                inner: (route.make)(self.state.clone()),
-            });
-            if let Err(e) = self
-                .router
-                .route(route.method.clone(), &route.pattern, endpoint)
-            {
+            let endpoint = (route.make)(self.state.clone());
+            let added = self.add_route(
+                route.method,
+                route.pattern,
+                endpoint,
+                route.tags,
+                Some(route.doc),
+            );
+            if let Err(e) = added {
                 panic!("{e}");
             }
-            self.route_info.push(RouteInfo {
-                method: route.method,
-                pattern: route.pattern,
-                tags: route.tags,
-                doc: Some(route.doc),
-            });
         }
         self
     }
