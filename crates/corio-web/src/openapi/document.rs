@@ -37,11 +37,8 @@ pub(crate) fn build(info: &ApiInfo, dependencies: &[Describe], routes: &[RouteIn
         {
             operation.summary(&title_case(name));
         }
-        let operation = operation.finish(id);
-        validates |= operation["responses"].get("422").is_some_and(|r| {
-            r.pointer("/content/application~1json/schema/$ref")
-                == Some(&json!("#/components/schemas/HTTPValidationError"))
-        });
+        let (operation, uses_validation_error) = operation.finish(id);
+        validates |= uses_validation_error;
         let path = paths
             .entry(path_template(&route.pattern))
             .or_insert_with(|| json!({}));

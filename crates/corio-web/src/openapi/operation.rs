@@ -355,8 +355,9 @@ impl<'a> OperationDoc<'a> {
         self.summary.is_some()
     }
 
-    /// The Operation Object. `operation_id` is used unless one was set.
-    pub(crate) fn finish(mut self, operation_id: String) -> Value {
+    /// The Operation Object (`operation_id` is used unless one was set), and whether it
+    /// refers to the `HTTPValidationError` schema (then the document must define it).
+    pub(crate) fn finish(mut self, operation_id: String) -> (Value, bool) {
         // Every parameter of the path must be documented: those no extractor reads are
         // strings.
         for name in path_parameter_names(self.pattern) {
@@ -411,7 +412,8 @@ impl<'a> OperationDoc<'a> {
         for (code, response) in self.responses {
             responses.insert(code, response);
         }
-        if validates && !responses.contains_key("422") {
+        let uses_validation_error = validates && !responses.contains_key("422");
+        if uses_validation_error {
             responses.insert(
                 "422".into(),
                 json!({
@@ -433,7 +435,7 @@ impl<'a> OperationDoc<'a> {
         if self.deprecated {
             operation.insert("deprecated".into(), json!(true));
         }
-        Value::Object(operation)
+        (Value::Object(operation), uses_validation_error)
     }
 }
 
@@ -534,7 +536,7 @@ mod tests {
         let mut security = Map::new();
         let mut doc = OperationDoc::new("/", &mut schemas, &mut security);
         doc.doc_comment("Create an item\nwith everything.\n\nLong text.\n\nMore.");
-        let operation = doc.finish("create_item".into());
+        let (operation, _) = doc.finish("create_item".into());
         assert_eq!(operation["summary"], "Create an item with everything.");
         assert_eq!(operation["description"], "Long text.\n\nMore.");
         assert_eq!(operation["operationId"], "create_item");
@@ -550,7 +552,8 @@ mod tests {
         let mut schemas = Schemas::new();
         let mut security = Map::new();
         let doc = OperationDoc::new("/files/{*path}", &mut schemas, &mut security);
-        let operation = doc.finish("f".into());
+        let (operation, validated) = doc.finish("f".into());
+        assert!(validated);
         assert_eq!(
             operation["parameters"],
             json!([{"name": "path", "in": "path", "required": true, "schema": {"type": "string"}}])
@@ -573,7 +576,7 @@ mod tests {
                 &[],
             )
         });
-        let operation = doc.finish("me".into());
+        let (operation, _) = doc.finish("me".into());
         assert_eq!(operation["security"], json!([{"HTTPBearer": []}, {}]));
         assert_eq!(schemes["HTTPBearer"]["scheme"], "bearer");
     }
