@@ -365,29 +365,13 @@ fn models_nest_in_components_with_input_and_output_forms() {
         json!(["loc", "msg", "type"])
     );
     // Every `$ref` in the document points at a schema it defines.
-    let mut refs = Vec::new();
-    collect_refs(&spec, &mut refs);
+    let refs = corio_web::openapi::check::refs(&spec);
     assert!(!refs.is_empty());
     for reference in refs {
         let name = reference
             .strip_prefix("#/components/schemas/")
             .unwrap_or_else(|| panic!("unexpected ref {reference}"));
         assert!(schemas.get(name).is_some(), "{reference} is not defined");
-    }
-}
-
-fn collect_refs(value: &Value, refs: &mut Vec<String>) {
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map {
-                match (key.as_str(), child) {
-                    ("$ref", Value::String(r)) => refs.push(r.clone()),
-                    _ => collect_refs(child, refs),
-                }
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|i| collect_refs(i, refs)),
-        _ => {}
     }
 }
 

@@ -18,9 +18,7 @@ pub fn problems(document: &Value) -> Vec<String> {
             document["openapi"]
         ));
     }
-    let mut refs = Vec::new();
-    collect_refs(document, &mut refs);
-    for reference in refs {
+    for reference in refs(document) {
         let resolves = reference
             .strip_prefix('#')
             .and_then(|pointer| document.pointer(pointer))
@@ -67,6 +65,13 @@ pub fn problems(document: &Value) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Every `$ref` in `document`, in document order.
+pub fn refs(document: &Value) -> Vec<String> {
+    let mut refs = Vec::new();
+    collect_refs(document, &mut refs);
+    refs
 }
 
 fn collect_refs(value: &Value, refs: &mut Vec<String>) {
