@@ -388,6 +388,27 @@ impl<T: Constrainable> Constrainable for Option<T> {
     }
 }
 
+/// A value constrained already is checked as its `T`, so constraints nest: a list of at
+/// most 10 tags of 1 to 32 characters each is
+/// `Constrained<Vec<Constrained<String, Tag>>, Length<0, 10>>` (pydantic's
+/// `Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=10)]`).
+///
+/// ```
+/// use corio_web::extract::{Constrained, Length};
+///
+/// type Tags = Constrained<Vec<Constrained<String, Length<1, 32>>>, Length<0, 2>>;
+/// assert!(serde_json::from_str::<Tags>(r#"["a", "b"]"#).is_ok());
+/// let too_many = serde_json::from_str::<Tags>(r#"["a", "b", "c"]"#).unwrap_err();
+/// assert!(too_many.to_string().contains("List should have at most 2 items"));
+/// let empty_tag = serde_json::from_str::<Tags>(r#"["a", ""]"#).unwrap_err();
+/// assert!(empty_tag.to_string().contains("String should have at least 1 character"));
+/// ```
+impl<T: Constrainable, C> Constrainable for Constrained<T, C> {
+    fn check(&self, constraints: &Constraints) -> Option<ErrorKind> {
+        self.value.check(constraints)
+    }
+}
+
 /// A `T` that meets the constraints of `C`, checked when it is deserialized.
 ///
 /// In an extractor, a value that breaks them is reported (`less_than_equal`,
