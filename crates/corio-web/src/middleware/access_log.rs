@@ -73,7 +73,8 @@ impl Service for AccessLogService {
         let response = self.inner.call(request);
         Box::pin(async move {
             let response = response.await;
-            let duration_ms = start.elapsed().as_secs_f64() * 1000.0;
+            // Whole microseconds: a log line reads `0.572`, not `0.5720569999999999`.
+            let duration_ms = start.elapsed().as_micros() as f64 / 1000.0;
             let status = response.status().as_u16();
             let from_response = || {
                 response
