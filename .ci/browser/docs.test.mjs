@@ -48,7 +48,9 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 // line it prints: `NAME: listening on http://127.0.0.1:PORT`.
 function startServer() {
   return new Promise((resolveBase, reject) => {
-    server = spawn(BINARY, ['127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The examples take an address; the demo service takes flags (BROWSER_SERVER_ARGS, JSON).
+    const args = process.env.BROWSER_SERVER_ARGS ? JSON.parse(process.env.BROWSER_SERVER_ARGS) : ['127.0.0.1:0'];
+    server = spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const timer = setTimeout(() => reject(new Failure(`server did not print "listening on" within ${STEP_MS / 1000}s; output:\n${serverOutput}`)), STEP_MS);
     server.on('error', (e) => { clearTimeout(timer); reject(new Failure(`cannot start ${BINARY}: ${e.message}`)); });
     server.on('exit', (code, signal) => {
