@@ -1194,7 +1194,9 @@ fn measure(
         rps: wrk.rps,
         p50_us: latency(wrk.p50_us),
         p99_us: latency(wrk.p99_us),
-        cpu_us_per_req: (after - before) as f64 * 1e6 / env.clk_tck / wrk.requests as f64,
+        cpu_us_per_req: after.saturating_sub(before) as f64 * 1e6
+            / env.clk_tck
+            / wrk.requests as f64,
         rss_kib: rss_kib as f64,
         established,
         backlog,
@@ -1528,6 +1530,10 @@ fn markdown(
         command.push_str(arg);
     }
 
+    let machine = cpu.trim_start_matches("# machine: ");
+    let python = env.python.as_ref().map_or("-".to_owned(), |p| {
+        command_output(Command::new(p).args(["-c", "import sys; print(sys.version.split()[0])"]))
+    });
     let mut s = String::new();
     writeln!(
         s,
@@ -1535,66 +1541,84 @@ fn markdown(
     )
     .unwrap();
     writeln!(s, "## http — {date}\n").unwrap();
-    writeln!(
-        s,
-        "corio-web side by side with axum, actix-web, may_minihttp and FastAPI, and the raw-epoll \
-         ceiling (the suite: `bench/README.md`).\n"
-    )
-    .unwrap();
-    writeln!(s, "- Command: `{command}`").unwrap();
-    writeln!(
-        s,
-        "- Machine: {} (shared; load average {load_before} at the start, {load_after} at the end).",
-        cpu.trim_start_matches("# machine: ")
-    )
-    .unwrap();
-    writeln!(
-        s,
-        "- corio at `{commit}`{}.",
-        if dirty {
-            " with uncommitted changes"
-        } else {
-            ""
-        }
-    )
-    .unwrap();
-    writeln!(
-        s,
-        "- Method: every run starts a fresh server (one worker, pinned to core {}), checks its \
-         answers, warms it up with a {} s wrk run (discarded), then measures a {} s \
-         `wrk -t1 --latency` run pinned to core {}; the servers alternate within each of {} \
-         rounds and each figure is the median. p50/p99 are wrk's `--latency` percentiles (wrk \
-         4.1 corrects them for coordinated omission; none for the pipelined workload, where \
-         that correction breaks them). CPU µs/req = utime+stime of the server's process \
-         tree (/proc) over the measured run ÷ requests completed; peak RSS = VmHWM just before \
-         the server is stopped.",
-        env.server_core, opts.warmup, opts.duration, env.load_core, opts.rounds
-    )
-    .unwrap();
-    writeln!(
-        s,
-        "- Peers: axum {}, actix-web {}, may_minihttp {} (may {}), tokio {}; FastAPI {} on uvicorn {} \
-         (uvloop {}, httptools {}), Python {}; release profile as in `bench/Cargo.toml`.",
-        locked_version(&lock, "axum"),
-        locked_version(&lock, "actix-web"),
-        locked_version(&lock, "may_minihttp"),
-        locked_version(&lock, "may"),
-        locked_version(&lock, "tokio"),
-        pinned_version(&reqs, "fastapi"),
-        pinned_version(&reqs, "uvicorn"),
-        pinned_version(&reqs, "uvloop"),
-        pinned_version(&reqs, "httptools"),
-        env.python.as_ref().map_or("-".to_owned(), |p| command_output(
-            Command::new(p).args(["-c", "import sys; print(sys.version.split()[0])"])
-        )),
-    )
-    .unwrap();
+    s += &wrap(
+        "corio-web side by side with axum, actix-web, may_minihttp and FastAPI, and the \
+         raw-epoll ceiling (the suite is described in `bench/README.md`). Read CPU µs/req and \
+         the ratios first: on a shared 2-core machine requests/s and latency move with \
+         whatever else runs (each figure's min..max over the rounds is in the protocol lines \
+         below).",
+        "",
+        "",
+    );
+    s.push('\n');
+    s += &wrap(&format!("Command: `{command}`"), "- ", "  ");
+    s += &wrap(
+        &format!(
+            "Machine: {machine} (shared; load average {load_before} at the start, \
+             {load_after} at the end)."
+        ),
+        "- ",
+        "  ",
+    );
+    s += &wrap(
+        &format!(
+            "corio at `{commit}`{}.",
+            if dirty {
+                " with uncommitted changes"
+            } else {
+                ""
+            }
+        ),
+        "- ",
+        "  ",
+    );
+    s += &wrap(
+        &format!(
+            "Method: every run starts a fresh server (one worker, pinned to core {}), checks \
+             its answers, {}, then measures a {} s `wrk -t1 --latency` run pinned to core {}; \
+             the servers alternate within each of {} rounds and each figure is the median. p50/p99 are wrk's `--latency` \
+             percentiles (wrk 4.1 corrects them for coordinated omission; none for the \
+             pipelined workload, where that correction breaks them). CPU µs/req = \
+             utime+stime of the server's process tree (/proc) over the measured run ÷ \
+             requests completed; peak RSS = VmHWM just before the server is stopped.",
+            env.server_core,
+            if opts.warmup > 0 {
+                format!("warms it up with a {} s wrk run (discarded)", opts.warmup)
+            } else {
+                "with no warm-up run".to_owned()
+            },
+            opts.duration,
+            env.load_core,
+            opts.rounds
+        ),
+        "- ",
+        "  ",
+    );
+    s += &wrap(
+        &format!(
+            "Peers: axum {}, actix-web {}, may_minihttp {} (may {}), tokio {}; FastAPI {} on \
+             uvicorn {} (uvloop {}, httptools {}), Python {python}; release profile as in \
+             `bench/Cargo.toml`.",
+            locked_version(&lock, "axum"),
+            locked_version(&lock, "actix-web"),
+            locked_version(&lock, "may_minihttp"),
+            locked_version(&lock, "may"),
+            locked_version(&lock, "tokio"),
+            pinned_version(&reqs, "fastapi"),
+            pinned_version(&reqs, "uvicorn"),
+            pinned_version(&reqs, "uvloop"),
+            pinned_version(&reqs, "httptools"),
+        ),
+        "- ",
+        "  ",
+    );
     for outcome in outcomes {
         let w = outcome.workload;
-        writeln!(s, "\n### `{}`: {}\n", w.name, w.about).unwrap();
+        writeln!(s, "\n### `{}`\n", w.name).unwrap();
+        s += &wrap(&format!("{}.", w.about), "", "");
         writeln!(
             s,
-            "| server | req/s | p50 µs | p99 µs | CPU µs/req | peak RSS KiB |"
+            "\n| server | req/s | p50 µs | p99 µs | CPU µs/req | peak RSS KiB |"
         )
         .unwrap();
         writeln!(s, "|---|---:|---:|---:|---:|---:|").unwrap();
@@ -1624,8 +1648,12 @@ fn markdown(
         }
     }
     writeln!(s, "\nServers:\n").unwrap();
-    for server in SERVERS.iter() {
-        writeln!(s, "- `{}`: {}", server.name, server.about).unwrap();
+    for server in SERVERS.iter().filter(|server| {
+        outcomes
+            .iter()
+            .any(|o| o.servers.iter().any(|(s, _, _)| s.name == server.name))
+    }) {
+        s += &wrap(&format!("`{}`: {}", server.name, server.about), "- ", "  ");
     }
     writeln!(
         s,
@@ -1639,6 +1667,31 @@ fn markdown(
     writeln!(s, "```").unwrap();
     writeln!(s, "{END_MARK}").unwrap();
     s
+}
+
+/// `text` as lines of at most 95 characters (longer words stay whole), the first starting
+/// with `first`, the others with `rest`.
+fn wrap(text: &str, first: &str, rest: &str) -> String {
+    const WIDTH: usize = 95;
+    let mut out = String::new();
+    let mut line = first.to_owned();
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        if !empty && line.chars().count() + 1 + word.chars().count() > WIDTH {
+            out.push_str(&line);
+            out.push('\n');
+            line = rest.to_owned();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
 }
 
 /// `doc` with the suite's section replaced by `section`; without one, `section` goes
@@ -1792,6 +1845,21 @@ Transfer/sec:      8.99MB
         let newer = format!("{BEGIN_MARK} y -->\nnewer\n{END_MARK}\n");
         assert_eq!(splice(&once, &newer), once.replace(&section, &newer));
         assert_eq!(splice("# B\n", &section), format!("# B\n\n{section}"));
+    }
+
+    #[test]
+    fn wrapping() {
+        let text = "word ".repeat(40);
+        let wrapped = wrap(&text, "- ", "  ");
+        assert!(wrapped.lines().all(|l| l.chars().count() <= 95));
+        assert!(
+            wrapped.starts_with("- word") && wrapped.lines().nth(1).unwrap().starts_with("  word")
+        );
+        assert_eq!(
+            wrapped.split_whitespace().filter(|w| *w == "word").count(),
+            40
+        );
+        assert_eq!(wrap("short", "", ""), "short\n");
     }
 
     #[test]
