@@ -23,6 +23,10 @@ pub enum Metric {
     RssKib,
     /// Requests per second; higher is better.
     Rps,
+    /// Server CPU time (user + system) per request, in microseconds; lower is better.
+    CpuUsPerReq,
+    /// 99th-percentile latency in microseconds; lower is better.
+    P99Us,
 }
 
 impl Metric {
@@ -32,12 +36,14 @@ impl Metric {
             Metric::TimeUs => "time_us",
             Metric::RssKib => "rss_kib",
             Metric::Rps => "rps",
+            Metric::CpuUsPerReq => "cpu_us_per_req",
+            Metric::P99Us => "p99_us",
         }
     }
 
     fn lower_is_better(self) -> bool {
         match self {
-            Metric::TimeUs | Metric::RssKib => true,
+            Metric::TimeUs | Metric::RssKib | Metric::CpuUsPerReq | Metric::P99Us => true,
             Metric::Rps => false,
         }
     }
@@ -166,10 +172,12 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
-/// A figure as the protocol prints it: whole units, or one decimal below 100 µs.
+/// A figure as the protocol prints it: whole units, one decimal below 100 µs, two decimals
+/// for CPU time per request (a few µs).
 pub fn format_value(metric: Metric, value: f64) -> String {
     match metric {
-        Metric::TimeUs if value < 100.0 => format!("{value:.1}"),
+        Metric::CpuUsPerReq => format!("{value:.2}"),
+        Metric::TimeUs | Metric::P99Us if value < 100.0 => format!("{value:.1}"),
         _ => format!("{value:.0}"),
     }
 }
@@ -452,6 +460,22 @@ mod tests {
             ),
             "BENCH runtime/chained_spawn/ct time_us corio=42.2"
         );
+        assert_eq!(
+            bench_line(
+                "http/plaintext",
+                Metric::CpuUsPerReq,
+                &[("corio", 12.204), ("axum", 16.466)]
+            ),
+            "BENCH http/plaintext cpu_us_per_req corio=12.20 axum=16.47"
+        );
+        assert_eq!(
+            bench_line(
+                "http/json",
+                Metric::P99Us,
+                &[("corio", 1234.4), ("fastapi", 88.04)]
+            ),
+            "BENCH http/json p99_us corio=1234 fastapi=88.0"
+        );
     }
 
     #[test]
@@ -459,6 +483,8 @@ mod tests {
         // Times and memory: peer / corio.
         assert_eq!(advantage(Metric::TimeUs, 100.0, 150.0), 1.5);
         assert_eq!(advantage(Metric::RssKib, 200.0, 100.0), 0.5);
+        assert_eq!(advantage(Metric::CpuUsPerReq, 10.0, 13.0), 1.3);
+        assert_eq!(advantage(Metric::P99Us, 400.0, 200.0), 0.5);
         // Rates: corio / peer.
         assert_eq!(advantage(Metric::Rps, 300.0, 100.0), 3.0);
     }

@@ -56,6 +56,9 @@ async fn main() -> std::io::Result<()> {
             .service(read_item)
     })
     .workers(1)
+    // TCP_NODELAY, as corio-web and the other peers set it (actix-web keeps the OS default
+    // unless told).
+    .tcp_nodelay(true)
     .bind(&addr)?;
     eprintln!("actix_server: listening on {:?}", server.addrs());
     server.run().await

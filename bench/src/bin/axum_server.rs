@@ -8,6 +8,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use serde::{Deserialize, Serialize};
 
 async fn plaintext() -> &'static str {
@@ -52,7 +53,20 @@ async fn main() -> std::io::Result<()> {
         .route("/plaintext", get(plaintext))
         .route("/json", get(json))
         .route("/items/{item_id}", get(read_item));
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    // The same listen backlog as the other servers (tokio's `TcpListener::bind` asks for 128,
+    // which 1,000 clients connecting at once overflow), and TCP_NODELAY on every connection
+    // as corio-web and actix-web set it (axum's documented `tap_io` idiom): without it,
+    // pipelined responses written one by one wait on the client's delayed ACK.
+    let addr: std::net::SocketAddr = addr
+        .parse()
+        .map_err(|e| std::io::Error::other(format!("bad address {addr}: {e}")))?;
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    let listener = socket.listen(1024)?;
     eprintln!("axum_server: listening on {}", listener.local_addr()?);
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app).await
 }

@@ -207,7 +207,10 @@ fn main() {
         values.join(" ")
     };
     println!("# {CLIENTS} clients on a 50 ms route, 2 workers; /ping probed every 10 ms");
-    println!("BENCH blocking/route rps {}", line(&|o| format!("{:.0}", o.rps)));
+    println!(
+        "BENCH blocking/route rps {}",
+        line(&|o| format!("{:.0}", o.rps))
+    );
     println!(
         "BENCH blocking/ping/p50 time_us {}",
         line(&|o| o.ping_p50.as_micros().to_string())

@@ -2,7 +2,7 @@
 //! `GET /items/{item_id}?q=...`, on a
 //! current-thread runtime (one worker), at the address given (default 127.0.0.1:8088).
 //!
-//! `bench/http-cpu` drives it with wrk and reports server CPU time per request.
+//! `bench/run http` (the http suite) and `bench/http-cpu` drive it with wrk.
 
 use corio_web::App;
 use corio_web::extract::{Json, Path, Query};
