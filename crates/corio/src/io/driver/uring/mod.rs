@@ -452,5 +452,5 @@ fn shutdown_error() -> io::Error {
     io::Error::other("corio: the I/O driver has shut down")
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(loom), not(miri)))] // io_uring syscalls
 mod tests;
