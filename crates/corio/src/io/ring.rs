@@ -148,8 +148,9 @@ impl<T: AsRawFd> RingSocket<T> {
             let fd = self.fd();
             // SAFETY: the recv writes at most `capacity` bytes into the buffer the op owns
             // (its heap memory never moves while in the driver's slab, and is only freed
-            // once the completion is reaped); the fd is held by the kernel while the op
-            // runs.
+            // once the completion is reaped). The fd stays open until the SQE is submitted
+            // (`release_ops` flushes the SQ before the socket closes it); from then on the
+            // kernel holds its own reference to the file.
             let id = unsafe {
                 self.handle.submit(Resources::Buf(buf), false, |res| {
                     let Resources::Buf(buf) = res else {
@@ -277,7 +278,8 @@ impl<T: AsRawFd> RingSocket<T> {
         let fd = self.fd();
         // SAFETY: the send reads `len - offset` initialised bytes of the buffer the op owns
         // (its heap memory never moves while in the slab and is freed only after the
-        // completion is reaped); the fd is held by the kernel while the op runs.
+        // completion is reaped). The fd stays open until the SQE is submitted (`release_ops`
+        // flushes the SQ before the socket closes it); then the kernel holds the file.
         unsafe {
             self.handle.submit(Resources::Buf(buf), false, |res| {
                 let Resources::Buf(buf) = res else {
@@ -408,8 +410,8 @@ impl<T: AsRawFd> RingSocket<T> {
             let fd = self.fd();
             // SAFETY: accept writes the peer address into the op's own boxed storage and its
             // length into the box's `len` (initialised to the storage size); the box stays
-            // in the slab until the completion is reaped. The listener fd is held by the
-            // kernel while the op runs.
+            // in the slab until the completion is reaped. The listener fd stays open until
+            // the SQE is submitted (`release_ops` flushes first); then the kernel holds it.
             let id = unsafe {
                 self.handle
                     .submit(Resources::Accept(AcceptAddr::new()), true, |res| {
@@ -431,13 +433,16 @@ impl<T: AsRawFd> RingSocket<T> {
 
     /// Cancels the socket's ops (a send is let finish) and hands back the std object.
     /// Received bytes not yet read are dropped.
-    pub(crate) fn into_inner(mut self) -> T {
+    pub(crate) fn into_inner(mut self) -> io::Result<T> {
+        let io = self.io.take().expect("socket used after into_inner");
         if !self.release_ops() {
-            // The fd stays named by unsubmitted SQEs: it must not be handed out.
-            tracing::error!("corio: io_uring submission stalled; the socket is leaked");
-            std::process::abort();
+            // Unsubmitted SQEs still name the fd: it must be neither handed out nor closed.
+            std::mem::forget(io);
+            return Err(io::Error::other(
+                "corio: io_uring submission stalled; the socket was leaked",
+            ));
         }
-        self.io.take().expect("socket used after into_inner")
+        Ok(io)
     }
 
     /// Orphans every op (cancelling reads and accepts), then submits the SQ so no queued

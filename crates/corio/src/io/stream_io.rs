@@ -145,7 +145,7 @@ impl<T: AsRawFd> StreamIo<T> {
     pub(crate) fn into_inner(self) -> io::Result<T> {
         match self {
             StreamIo::Epoll(source) => source.into_inner(),
-            StreamIo::Ring(ring) => Ok(ring.into_inner()),
+            StreamIo::Ring(ring) => ring.into_inner(),
         }
     }
 }

@@ -152,6 +152,15 @@ impl Shared {
         false
     }
 
+    /// No SQE queued and no completion overflowed: a non-waiting `io_uring_enter` would do
+    /// nothing (completions are read from shared memory without one).
+    fn nothing_to_enter_for(&self) -> bool {
+        let _sq = self.sq.lock().unwrap_or_else(PoisonError::into_inner);
+        // SAFETY: `sq` is held, so this is the only SubmissionQueue in existence.
+        let sq = unsafe { self.ring.submission_shared() };
+        sq.is_empty() && !sq.cq_overflow() && !sq.taskrun()
+    }
+
     fn cancel(&self, id: OpId) {
         let entry = opcode::AsyncCancel::new(id.0)
             .build()
@@ -247,7 +256,12 @@ impl UringDriver {
         let shared = &*self.shared;
         let submitter = shared.ring.submitter();
         let result = match timeout {
-            Some(Duration::ZERO) => submitter.submit_with_args(0, &types::SubmitArgs::new()),
+            Some(Duration::ZERO) => {
+                if shared.nothing_to_enter_for() {
+                    return Ok(());
+                }
+                submitter.submit_with_args(0, &types::SubmitArgs::new())
+            }
             _ => {
                 shared.sleeping.store(true, SeqCst);
                 let ts = timeout.map(|t| {
