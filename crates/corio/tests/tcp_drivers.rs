@@ -281,3 +281,35 @@ fn runtime_drop_with_ops_in_flight_cancels_them() {
         drop(a);
     }
 }
+
+/// A rough side-by-side of the drivers (not a benchmark: debug build, shared machine):
+/// `cargo test -p corio --test tcp_drivers -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn ping_pong_timing() {
+    for (name, rt) in runtimes() {
+        let elapsed = rt.block_on(async {
+            let (mut a, mut b) = pair().await;
+            let echo = corio::spawn(async move {
+                let mut buf = [0u8; 64];
+                loop {
+                    match b.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => b.write_all(&buf[..n]).await.unwrap(),
+                    }
+                }
+            });
+            let start = Instant::now();
+            let mut buf = [0u8; 64];
+            for _ in 0..5_000 {
+                a.write_all(b"0123456789abcdef").await.unwrap();
+                a.read_exact(&mut buf[..16]).await.unwrap();
+            }
+            let elapsed = start.elapsed();
+            drop(a);
+            echo.await.unwrap();
+            elapsed
+        });
+        eprintln!("{name}: 5000 round trips in {elapsed:?}");
+    }
+}
