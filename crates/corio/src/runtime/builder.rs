@@ -303,3 +303,37 @@ impl fmt::Debug for Builder {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn driver_names_from_the_environment() {
+        for (value, kind) in [
+            ("auto", IoDriverKind::Auto),
+            ("", IoDriverKind::Auto),
+            ("epoll", IoDriverKind::Epoll),
+            (" EPOLL ", IoDriverKind::Epoll),
+            ("uring", IoDriverKind::Uring),
+            ("io_uring", IoDriverKind::Uring),
+        ] {
+            assert_eq!(
+                IoDriverKind::from_env_value(value).unwrap(),
+                kind,
+                "{value:?}"
+            );
+        }
+        let err = IoDriverKind::from_env_value("kqueue").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("CORIO_DRIVER"));
+    }
+
+    #[test]
+    fn the_builder_choice_beats_the_environment() {
+        // Whatever CORIO_DRIVER says (the CI runs this suite with it set), an explicit
+        // choice wins.
+        let builder = Builder::new_current_thread().io_driver(IoDriverKind::Epoll);
+        assert_eq!(builder.resolved_io_driver().unwrap(), IoDriverKind::Epoll);
+    }
+}
