@@ -313,3 +313,50 @@ fn ping_pong_timing() {
         eprintln!("{name}: 5000 round trips in {elapsed:?}");
     }
 }
+
+#[test]
+fn more_ops_in_one_turn_than_the_submission_queue_holds() {
+    // 300 connections each park a read in the same loop turn: more SQEs than the ring's
+    // 256-entry SQ, so pushes flush a full queue on the way.
+    const CONNS: usize = 300;
+    for (name, rt) in runtimes() {
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = corio::spawn(async move {
+                let mut conns = Vec::new();
+                for _ in 0..CONNS {
+                    conns.push(listener.accept().await.unwrap().0);
+                }
+                let tasks: Vec<_> = conns
+                    .into_iter()
+                    .map(|mut conn| {
+                        corio::spawn(async move {
+                            let mut buf = [0u8; 4];
+                            conn.read_exact(&mut buf).await.unwrap();
+                            conn.write_all(&buf).await.unwrap();
+                        })
+                    })
+                    .collect();
+                for task in tasks {
+                    task.await.unwrap();
+                }
+            });
+            let mut clients = Vec::new();
+            for _ in 0..CONNS {
+                clients.push(TcpStream::connect(addr).await.unwrap());
+            }
+            // Let every server task park its read before any data arrives.
+            sleep(Duration::from_millis(20)).await;
+            for (i, client) in clients.iter_mut().enumerate() {
+                client.write_all(&(i as u32).to_le_bytes()).await.unwrap();
+            }
+            for (i, client) in clients.iter_mut().enumerate() {
+                let mut buf = [0u8; 4];
+                client.read_exact(&mut buf).await.unwrap();
+                assert_eq!(u32::from_le_bytes(buf), i as u32, "{name}");
+            }
+            server.await.unwrap();
+        });
+    }
+}

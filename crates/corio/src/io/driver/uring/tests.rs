@@ -173,3 +173,67 @@ fn shutdown_cancels_and_fails_new_ops() {
     let err = unsafe { handle.submit(Resources::None, false, |_| opcode::Nop::new().build()) };
     assert!(err.is_err());
 }
+
+#[test]
+fn pushing_past_a_full_submission_queue_flushes_it() {
+    let Some((mut driver, handle, _io, _ioh)) = ring() else {
+        return;
+    };
+    let n = SQ_ENTRIES as usize * 2 + 10;
+    let pairs: Vec<_> = (0..n).map(|_| UnixStream::pair().unwrap()).collect();
+    // No turn in between: the SQ fills and the pushes flush it themselves.
+    let ids: Vec<_> = pairs
+        .iter()
+        .map(|(a, _)| submit_recv(&handle, a.as_raw_fd(), 8))
+        .collect();
+    for (_, b) in &pairs {
+        (&*b).write_all(b"x").unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while handle.in_flight() > 0 && Instant::now() < deadline {
+        driver.wait(Some(Duration::from_millis(10))).unwrap();
+        driver.dispatch();
+    }
+    assert_eq!(handle.in_flight(), 0);
+    let (_, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    for id in ids {
+        let Poll::Ready(Ok(done)) = handle.poll_op(id, &mut cx) else {
+            panic!("completed");
+        };
+        assert_eq!(done.io_result().unwrap(), 1);
+    }
+}
+
+#[test]
+fn completions_past_a_full_completion_queue_are_not_lost() {
+    let Some((mut driver, handle, _io, _ioh)) = ring() else {
+        return;
+    };
+    // More completions than the CQ holds before anyone reaps: the kernel keeps the overflow
+    // (IORING_FEAT_NODROP) and hands it over on later enters.
+    let n = CQ_ENTRIES as usize + 300;
+    let pairs: Vec<_> = (0..n).map(|_| UnixStream::pair().unwrap()).collect();
+    let ids: Vec<_> = pairs
+        .iter()
+        .map(|(a, _)| submit_recv(&handle, a.as_raw_fd(), 8))
+        .collect();
+    driver.wait(Some(Duration::ZERO)).unwrap();
+    for (_, b) in &pairs {
+        (&*b).write_all(b"y").unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while handle.in_flight() > 0 && Instant::now() < deadline {
+        driver.wait(Some(Duration::from_millis(10))).unwrap();
+        driver.dispatch();
+    }
+    assert_eq!(handle.in_flight(), 0, "every completion arrived");
+    let (_, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    for id in ids {
+        let Poll::Ready(Ok(done)) = handle.poll_op(id, &mut cx) else {
+            panic!("completed");
+        };
+        assert_eq!(done.io_result().unwrap(), 1);
+    }
+}
