@@ -6,9 +6,9 @@
 //! - epoll: the thread holding the `Driver` waits in `epoll_wait` until an I/O event, the
 //!   earliest timer, or an unpark; then it wakes the tasks whose sockets became ready.
 //! - io_uring: it waits in `io_uring_enter` instead (submitting the loop turn's batch of
-//!   operations on the way in). The ring keeps a poll on the epoll fd, so epoll sources (types
-//!   not ported to the ring) and unparks (the epoll eventfd) wake it too; when that poll
-//!   completes, the epoll reactor is turned without waiting.
+//!   operations on the way in); an unpark submits a no-op to the ring. The ring keeps a poll
+//!   on the epoll fd, so epoll sources (types not ported to the ring) wake it too; when that
+//!   poll completes, the epoll reactor is turned without waiting.
 //!
 //! Either way it then fires the due timers. The schedulers only ever see `park` / `poll` /
 //! `unpark`.
@@ -54,6 +54,8 @@ pub(crate) struct DriverHandle {
 struct ParkState {
     state: AtomicUsize,
     io: IoHandle,
+    /// On io_uring, unparks are a no-op on the ring (no `epoll_wait` on the woken side).
+    uring: Option<UringHandle>,
 }
 
 impl Driver {
@@ -86,6 +88,7 @@ impl Driver {
         let state = Arc::new(ParkState {
             state: AtomicUsize::new(EMPTY),
             io: io_handle.clone(),
+            uring: uring_handle.clone(),
         });
         let time = Arc::new(TimeDriver::new(state.clone()));
         let handle = DriverHandle {
@@ -198,7 +201,11 @@ impl DriverHandle {
 impl ParkState {
     fn unpark(&self) {
         if self.state.swap(NOTIFIED, SeqCst) == PARKED {
-            self.io.unpark();
+            match &self.uring {
+                // The eventfd (through the poll on the epoll fd) is the fallback.
+                Some(uring) if uring.wake().is_ok() => {}
+                _ => self.io.unpark(),
+            }
         }
     }
 }

@@ -26,10 +26,15 @@
 //!
 //! # Waking a parked ring
 //!
-//! The runtime keeps its epoll reactor (for everything not ported to the ring, and for the
-//! unpark eventfd). The driver keeps a one-shot `POLL_ADD` on the epoll fd armed whenever it
-//! sleeps: an unpark (eventfd write) or any epoll event completes it. [`UringDriver::dispatch`]
-//! reports that, and the caller turns the epoll reactor without waiting.
+//! An unpark ([`UringHandle::wake`]) pushes an `IORING_OP_NOP`: its completion wakes the
+//! sleeper. The no-lost-submission rule above covers it too: either the unparker sees the
+//! sleeper and submits the nop itself, or the sleeper's own `enter` submits it and returns
+//! at once.
+//!
+//! The runtime keeps its epoll reactor (for everything not ported to the ring). The driver
+//! keeps a one-shot `POLL_ADD` on the epoll fd armed whenever it sleeps: any epoll event (or
+//! the epoll eventfd, the fallback unpark) completes it. [`UringDriver::dispatch`] reports
+//! that, and the caller turns the epoll reactor without waiting.
 
 mod ops;
 
@@ -49,6 +54,8 @@ use ops::{Ops, Orphaned, Reaped};
 const EPOLL_TOKEN: u64 = u64::MAX;
 /// `user_data` of cancel requests (their own CQEs are ignored).
 const CANCEL_TOKEN: u64 = u64::MAX - 1;
+/// `user_data` of the no-op an unpark submits (its CQE is ignored: it only wakes).
+const WAKE_TOKEN: u64 = u64::MAX - 2;
 
 const SQ_ENTRIES: u32 = 256;
 const CQ_ENTRIES: u32 = 4096;
@@ -205,6 +212,7 @@ pub(crate) fn probe() -> io::Result<IoUring> {
         (opcode::Send::CODE, "SEND"),
         (opcode::AsyncCancel::CODE, "ASYNC_CANCEL"),
         (opcode::PollAdd::CODE, "POLL_ADD"),
+        (opcode::Nop::CODE, "NOP"),
     ] {
         if !probe.is_supported(code) {
             return Err(unsupported(name));
@@ -308,7 +316,7 @@ impl UringDriver {
                         self.epoll_armed = false;
                         epoll_ready = true;
                     }
-                    CANCEL_TOKEN => {}
+                    CANCEL_TOKEN | WAKE_TOKEN => {}
                     user_data => match ops.complete(user_data, cqe.result()) {
                         Reaped::Wake(waker) => self.woken.push(waker),
                         Reaped::Garbage(garbage, waker) => {
@@ -425,6 +433,14 @@ impl UringHandle {
             Orphaned::Cancel => {}
             Orphaned::Done(garbage) => drop(garbage),
         }
+    }
+
+    /// Wakes the thread asleep in the ring (or makes its next wait return at once): a no-op
+    /// whose completion it cannot miss. Unparks are not counted.
+    pub(crate) fn wake(&self) -> io::Result<()> {
+        let entry = opcode::Nop::new().build().user_data(WAKE_TOKEN);
+        // SAFETY: a no-op carries no pointers.
+        unsafe { self.shared.push(&entry) }
     }
 
     /// Submits every queued SQE now; see `Shared::flush`. An owner closing an fd that its

@@ -108,6 +108,32 @@ fn wait_times_out_and_unpark_through_epoll_wakes() {
 }
 
 #[test]
+fn wake_from_another_thread_ends_a_wait_without_epoll() {
+    let Some((mut driver, handle, _io, _ioh)) = ring() else {
+        return;
+    };
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        handle.wake().unwrap();
+    });
+    let start = Instant::now();
+    driver.wait(None).unwrap();
+    assert!(!driver.dispatch(), "the no-op, not the epoll poll, woke it");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    t.join().unwrap();
+
+    // A wake before the wait is not lost either: the wait submits the no-op and returns.
+    let handle = UringHandle {
+        shared: driver.shared.clone(),
+    };
+    handle.wake().unwrap();
+    let start = Instant::now();
+    driver.wait(Some(Duration::from_secs(5))).unwrap();
+    driver.dispatch();
+    assert!(start.elapsed() < Duration::from_secs(4));
+}
+
+#[test]
 fn submit_from_another_thread_while_parked() {
     let Some((mut driver, handle, _io, _ioh)) = ring() else {
         return;
