@@ -8,7 +8,15 @@
 //! - [`source`]: one registered non-blocking fd plus the std object that owns it; sockets,
 //!   child-process pipes and the signal pipe are all built on it.
 //!
+//! - [`ring`]: a socket on the io_uring driver (`driver/uring/`): reads, writes, accepts and
+//!   connects as completion operations whose buffers the driver owns.
+//!
+//! - [`stream_io`]: the backend enum behind the public socket types: a `Source` on an epoll
+//!   runtime, a `RingSocket` on an io_uring one.
+//!
 //! Socket types live in `net/`; this module knows only file descriptors.
 
 pub(crate) mod driver;
+pub(crate) mod ring;
 pub(crate) mod source;
+pub(crate) mod stream_io;

@@ -124,6 +124,11 @@ impl<T: AsRawFd> Source<T> {
         self.poll_transfer(cx, Direction::Write, len, |mut io| io.write_vectored(bufs))
     }
 
+    /// Writes go straight to the kernel: nothing to flush.
+    pub(crate) fn poll_flush(&self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
     /// Waits until the source reports writability (a non-blocking connect finishing).
     pub(crate) fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.registration

@@ -47,17 +47,19 @@ macro_rules! impl_async_io {
 
             fn poll_flush(
                 self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
+                cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                // Writes go straight to the kernel: nothing is buffered here.
-                std::task::Poll::Ready(Ok(()))
+                // Epoll writes go straight to the kernel; a ring write waits for its send.
+                let $me = self.get_mut();
+                $inner.source.poll_flush(cx)
             }
 
             fn poll_close(
                 self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
+                cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
                 let $me = self.get_mut();
+                std::task::ready!($inner.source.poll_flush(cx))?;
                 std::task::Poll::Ready(match $inner.shutdown(std::net::Shutdown::Write) {
                     // Already shut down, or the peer is gone: closing is done either way.
                     Err(err) if err.kind() == std::io::ErrorKind::NotConnected => Ok(()),

@@ -17,6 +17,35 @@ pub enum Flavor {
     MultiThread,
 }
 
+/// Which I/O driver a runtime uses; see [`Builder::io_driver`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IoDriverKind {
+    /// io_uring where the kernel allows it (and has what corio needs), epoll otherwise.
+    Auto,
+    /// The edge-triggered epoll reactor: readiness, then a non-blocking syscall.
+    Epoll,
+    /// The io_uring completion driver; building the runtime fails if the kernel refuses it.
+    Uring,
+}
+
+/// The environment variable read when the builder does not choose a driver.
+pub(crate) const ENV_DRIVER: &str = "CORIO_DRIVER";
+
+impl IoDriverKind {
+    fn from_env_value(value: &str) -> io::Result<IoDriverKind> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "auto" | "" => Ok(IoDriverKind::Auto),
+            "epoll" => Ok(IoDriverKind::Epoll),
+            "uring" | "io_uring" | "io-uring" => Ok(IoDriverKind::Uring),
+            other => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("corio: {ENV_DRIVER}={other:?}: expected auto, epoll or uring"),
+            )),
+        }
+    }
+}
+
 /// Builds a [`Runtime`].
 ///
 /// ```
@@ -42,6 +71,7 @@ pub struct Builder {
     slow_poll_detection: Option<bool>,
     slow_poll_threshold: Option<Duration>,
     max_extra_workers: Option<usize>,
+    io_driver: Option<IoDriverKind>,
 }
 
 impl Builder {
@@ -68,6 +98,7 @@ impl Builder {
             slow_poll_detection: None,
             slow_poll_threshold: None,
             max_extra_workers: None,
+            io_driver: None,
         }
     }
 
@@ -183,6 +214,29 @@ impl Builder {
         self
     }
 
+    /// Chooses the I/O driver. Without this call, `CORIO_DRIVER` (`auto`, `epoll` or
+    /// `uring`) decides, and without that, epoll.
+    ///
+    /// The public types (sockets, listeners) are the same on both; on io_uring, TCP runs on
+    /// the ring and everything else on an epoll reactor the ring watches. `Auto` uses
+    /// io_uring when the kernel allows it and says which it chose in a `tracing` debug event
+    /// (target `corio::driver`); [`Handle::io_driver`](crate::runtime::Handle::io_driver)
+    /// tells too.
+    ///
+    /// ```
+    /// use corio::runtime::{Builder, IoDriverKind};
+    ///
+    /// let rt = Builder::new_current_thread()
+    ///     .io_driver(IoDriverKind::Auto)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_ne!(rt.handle().io_driver(), IoDriverKind::Auto);
+    /// ```
+    pub fn io_driver(mut self, kind: IoDriverKind) -> Builder {
+        self.io_driver = Some(kind);
+        self
+    }
+
     /// Builds the runtime (starting worker threads for the multi-thread flavor).
     pub fn build(&self) -> io::Result<Runtime> {
         Runtime::from_builder(self)
@@ -213,6 +267,17 @@ impl Builder {
         }
     }
 
+    /// The builder's choice, else `CORIO_DRIVER`, else epoll.
+    pub(crate) fn resolved_io_driver(&self) -> io::Result<IoDriverKind> {
+        if let Some(kind) = self.io_driver {
+            return Ok(kind);
+        }
+        match std::env::var(ENV_DRIVER) {
+            Ok(value) => IoDriverKind::from_env_value(&value),
+            Err(_) => Ok(IoDriverKind::Epoll),
+        }
+    }
+
     pub(crate) fn resolved_extra_workers(&self) -> usize {
         self.max_extra_workers
             .unwrap_or_else(|| self.resolved_worker_threads())
@@ -234,6 +299,41 @@ impl fmt::Debug for Builder {
             .field("worker_threads", &self.worker_threads)
             .field("thread_name", &self.thread_name)
             .field("slow_poll_threshold", &self.resolved_slow_poll())
+            .field("io_driver", &self.io_driver)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn driver_names_from_the_environment() {
+        for (value, kind) in [
+            ("auto", IoDriverKind::Auto),
+            ("", IoDriverKind::Auto),
+            ("epoll", IoDriverKind::Epoll),
+            (" EPOLL ", IoDriverKind::Epoll),
+            ("uring", IoDriverKind::Uring),
+            ("io_uring", IoDriverKind::Uring),
+        ] {
+            assert_eq!(
+                IoDriverKind::from_env_value(value).unwrap(),
+                kind,
+                "{value:?}"
+            );
+        }
+        let err = IoDriverKind::from_env_value("kqueue").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("CORIO_DRIVER"));
+    }
+
+    #[test]
+    fn the_builder_choice_beats_the_environment() {
+        // Whatever CORIO_DRIVER says (the CI runs this suite with it set), an explicit
+        // choice wins.
+        let builder = Builder::new_current_thread().io_driver(IoDriverKind::Epoll);
+        assert_eq!(builder.resolved_io_driver().unwrap(), IoDriverKind::Epoll);
     }
 }

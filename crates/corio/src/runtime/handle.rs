@@ -130,6 +130,12 @@ impl Handle {
         }
     }
 
+    /// The I/O driver this runtime runs on: [`Epoll`](super::IoDriverKind::Epoll) or
+    /// [`Uring`](super::IoDriverKind::Uring) (never `Auto`: that was resolved at start-up).
+    pub fn io_driver(&self) -> super::IoDriverKind {
+        self.inner.driver().io_driver()
+    }
+
     /// Every live task of the runtime, with its id, name, label, state (idle, scheduled,
     /// running), spawn location, age, poll count and busy time: asyncio's `all_tasks`.
     ///

@@ -26,7 +26,7 @@ use std::future::Future;
 use std::io;
 use std::time::Duration;
 
-pub use builder::{Builder, Flavor};
+pub use builder::{Builder, Flavor, IoDriverKind};
 pub use context::TryCurrentError;
 pub use handle::{EnterGuard, Handle, SpawnError};
 pub use metrics::RuntimeMetrics;
@@ -73,6 +73,7 @@ impl Runtime {
                         event_interval: builder.event_interval,
                         global_queue_interval: builder.global_queue_interval,
                         detect: slow_poll.is_some(),
+                        io_driver: builder.resolved_io_driver()?,
                     },
                     blocking,
                 )?;
@@ -92,6 +93,7 @@ impl Runtime {
                         extra_workers,
                         thread_name: builder.thread_name.clone(),
                         stack_size: builder.thread_stack_size,
+                        io_driver: builder.resolved_io_driver()?,
                     },
                     blocking,
                 )?;

@@ -43,6 +43,7 @@ pub(crate) struct Config {
     pub(crate) global_queue_interval: u32,
     /// Stamp every poll for the monitor (slow-poll detection).
     pub(crate) detect: bool,
+    pub(crate) io_driver: crate::runtime::IoDriverKind,
 }
 
 /// Shared state, reachable from wakers, handles and other threads.
@@ -88,7 +89,7 @@ impl Handle {
         config: Config,
         blocking: crate::blocking::BlockingPool,
     ) -> std::io::Result<Arc<Handle>> {
-        let (driver, driver_handle) = Driver::new()?;
+        let (driver, driver_handle) = Driver::new(config.io_driver)?;
         let core = Box::new(Core {
             tasks: VecDeque::with_capacity(64),
             tick: 0,

@@ -82,6 +82,11 @@ impl Poller {
         Ok(poller)
     }
 
+    /// The epoll fd itself (the io_uring driver polls it).
+    pub(crate) fn epoll_fd(&self) -> RawFd {
+        self.epoll.as_raw_fd()
+    }
+
     /// Starts watching `fd`; its events will carry `token`.
     pub(crate) fn add(&self, fd: RawFd, token: u64, interest: Interest) -> io::Result<()> {
         debug_assert_ne!(token, WAKE_TOKEN, "token reserved for wake-ups");

@@ -7,6 +7,9 @@
 //! tasks are woken. Any thread holding an [`IoHandle`] can register sources and unpark the
 //! driver.
 //!
+//! The io_uring completion driver lives in `uring/`, beside this reactor: a runtime built for
+//! it keeps this reactor too (for sources not ported to the ring, and for unparking).
+//!
 //! Files, one job each: `epoll` (the syscalls and the wake-up eventfd), `ready` (readiness
 //! bits and the packed word; pure), `slab` (slots and tokens; pure), `scheduled_io`
 //! (per-source word plus waker slots), `registration` (what a source owner calls), and this
@@ -66,6 +69,8 @@ mod scheduled_io;
 mod slab;
 #[cfg(all(test, not(loom)))]
 mod tests;
+
+pub(crate) mod uring;
 
 use std::io;
 use std::os::fd::RawFd;
@@ -134,6 +139,11 @@ impl IoDriver {
             stale_events: 0,
         };
         Ok((driver, IoHandle { shared }))
+    }
+
+    /// The epoll fd, which the io_uring driver keeps a poll on. Valid as long as `self`.
+    pub(crate) fn epoll_fd(&self) -> RawFd {
+        self.shared.poller.epoll_fd()
     }
 
     /// `epoll_wait` with `timeout` (`None` = block until an event or an unpark), then set

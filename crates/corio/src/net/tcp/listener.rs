@@ -3,7 +3,7 @@
 use std::future::{Future as _, poll_fn};
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
@@ -11,7 +11,7 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::TcpStream;
-use crate::io::source::Source;
+use crate::io::stream_io::StreamIo;
 use crate::time::{Sleep, sleep};
 
 /// How long `incoming` waits before retrying after the process ran out of file descriptors.
@@ -33,7 +33,7 @@ const FD_EXHAUSTED_BACKOFF: Duration = Duration::from_millis(50);
 /// ```
 #[derive(Debug)]
 pub struct TcpListener {
-    source: Source<std::net::TcpListener>,
+    source: StreamIo<std::net::TcpListener>,
 }
 
 impl TcpListener {
@@ -58,7 +58,7 @@ impl TcpListener {
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         listener.set_nonblocking(true)?;
         Ok(TcpListener {
-            source: Source::new(listener)?,
+            source: StreamIo::new(listener)?,
         })
     }
 
@@ -74,8 +74,8 @@ impl TcpListener {
 
     /// Polls for the next connection.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        let (stream, addr) = ready!(self.source.poll_read_io(cx, accept_nonblocking))?;
-        Poll::Ready(TcpStream::from_nonblocking(stream).map(|s| (s, addr)))
+        let (fd, addr) = ready!(self.source.poll_accept(cx, accept_nonblocking))?;
+        Poll::Ready(TcpStream::from_nonblocking(fd.into()).map(|s| (s, addr)))
     }
 
     /// A stream of incoming connections. When the process runs out of file descriptors
@@ -115,9 +115,7 @@ fn bind_addr(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 
 /// `accept4` with `SOCK_NONBLOCK | SOCK_CLOEXEC`: the new socket is ready for the reactor
 /// without the extra syscall `set_nonblocking` would cost per connection.
-fn accept_nonblocking(
-    listener: &std::net::TcpListener,
-) -> io::Result<(std::net::TcpStream, SocketAddr)> {
+fn accept_nonblocking(listener: &std::net::TcpListener) -> io::Result<(OwnedFd, SocketAddr)> {
     // SAFETY: `try_init` hands us a zeroed address buffer and its length, which accept4
     // fills in (and never past `len`); on success the returned fd is new and ours alone.
     let (fd, addr) = unsafe {
@@ -131,14 +129,14 @@ fn accept_nonblocking(
             if fd < 0 {
                 Err(io::Error::last_os_error())
             } else {
-                Ok(std::os::fd::OwnedFd::from_raw_fd(fd))
+                Ok(OwnedFd::from_raw_fd(fd))
             }
         })?
     };
     let addr = addr.as_socket().ok_or_else(|| {
         io::Error::new(io::ErrorKind::InvalidData, "accepted a non-IP peer address")
     })?;
-    Ok((std::net::TcpStream::from(fd), addr))
+    Ok((fd, addr))
 }
 
 /// Connections as they arrive; see [`TcpListener::incoming`].

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
 
-use crate::io::source::Source;
+use crate::io::stream_io::StreamIo;
 
 /// A TCP connection.
 ///
@@ -18,7 +18,7 @@ use crate::io::source::Source;
 /// so one task can read while another writes through a shared reference.
 #[derive(Debug)]
 pub struct TcpStream {
-    source: Source<std::net::TcpStream>,
+    source: StreamIo<std::net::TcpStream>,
 }
 
 impl TcpStream {
@@ -48,6 +48,15 @@ impl TcpStream {
             Type::STREAM.nonblocking(),
             Some(Protocol::TCP),
         )?;
+        let ring = crate::runtime::context::with_current(|h| h.driver().uring.clone())
+            .map_err(|err| io::Error::other(format!("corio: {err}")))?;
+        if let Some(ring) = ring {
+            // On the ring: one connect op, which owns the address; dropping this future
+            // cancels it (and closes the socket).
+            let mut connect = crate::io::ring::Connect::start(&ring, socket, addr)?;
+            let socket = poll_fn(|cx| connect.poll(cx)).await?;
+            return TcpStream::from_nonblocking(socket.into());
+        }
         match socket.connect(&addr.into()) {
             Ok(()) => {}
             Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => {}
@@ -67,7 +76,7 @@ impl TcpStream {
     /// `SOCK_NONBLOCK`, or created non-blocking).
     pub(crate) fn from_nonblocking(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            source: Source::new(stream)?,
+            source: StreamIo::new(stream)?,
         })
     }
 
@@ -75,7 +84,7 @@ impl TcpStream {
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         stream.set_nonblocking(true)?;
         Ok(TcpStream {
-            source: Source::new(stream)?,
+            source: StreamIo::new(stream)?,
         })
     }
 
@@ -100,13 +109,13 @@ impl TcpStream {
 
     /// Reads into `buf` without consuming the data.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.source.poll_read_io(cx, |s| s.peek(buf))).await
+        poll_fn(|cx| self.source.poll_peek(cx, buf, |s, buf| s.peek(buf))).await
     }
 
     /// Shuts down the read half, the write half or both (a half-close: `Shutdown::Write`
-    /// sends FIN while reads keep working).
+    /// sends FIN while reads keep working). The FIN follows every byte already written.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.std().shutdown(how)
+        self.source.shutdown(how)
     }
 
     /// Disables (`true`) or enables Nagle's algorithm.

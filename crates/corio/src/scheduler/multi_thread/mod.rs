@@ -55,6 +55,7 @@ pub(crate) struct Config {
     pub(crate) extra_workers: usize,
     pub(crate) thread_name: String,
     pub(crate) stack_size: Option<usize>,
+    pub(crate) io_driver: crate::runtime::IoDriverKind,
 }
 
 /// Shared state of the scheduler, reachable from every worker, waker and handle.
@@ -111,7 +112,7 @@ pub(crate) fn start(
     config: Config,
     blocking: crate::blocking::BlockingPool,
 ) -> std::io::Result<(Arc<Handle>, Workers)> {
-    let (driver, driver_handle) = Driver::new()?;
+    let (driver, driver_handle) = Driver::new(config.io_driver)?;
     let shared_driver = SharedDriver::new(driver, driver_handle.clone());
     let slots = workers + config.extra_workers;
     let mut cores = Vec::with_capacity(slots);

@@ -1,0 +1,473 @@
+//! The slab of in-flight ring operations; pure bookkeeping, no syscalls.
+//!
+//! An op's `user_data` is `generation << 32 | index`, the epoll slab's token scheme: freeing a
+//! slot bumps its generation, so a completion (or a cancel) naming a freed op is ignored
+//! instead of touching whichever op reuses the slot. Reserved ids (`u64::MAX - n`) are never
+//! produced: the index is below `u32::MAX` and generation `u32::MAX` is skipped.
+//!
+//! # Ownership (the invariant the unsafe code in `uring/` leans on)
+//!
+//! An op's [`Resources`] — every buffer and struct whose address went into its SQE — are moved
+//! into its slot *before* the SQE is pushed and leave the slot only:
+//! - with the completion, through [`Ops::take_completed`] (the CQE was reaped: the kernel is
+//!   done with them), or
+//! - when [`Ops::complete`] reaps the CQE of an orphaned op, or
+//! - via [`Ops::leak_in_flight`] (never freed: the ring is going away with the op unreaped).
+//!
+//! The heap addresses never move while in the slot: a `Vec`'s buffer and a `Box`'s contents
+//! stay put when the `Vec`/`Box` itself is moved.
+
+use std::task::Waker;
+
+/// Names one in-flight op (its `user_data`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct OpId(pub(super) u64);
+
+/// What the kernel may read or write until the op's CQE is reaped.
+#[derive(Debug, Default)]
+pub(crate) enum Resources {
+    #[default]
+    None,
+    /// A recv target (the kernel writes into the spare capacity; the completion's count
+    /// becomes the length) or a send source (initialised bytes, `..len`).
+    Buf(Vec<u8>),
+    /// The peer address an accept fills in.
+    Accept(Box<AcceptAddr>),
+    /// The address a connect reads.
+    Addr(Box<socket2::SockAddr>),
+}
+
+/// A `sockaddr_storage` (socket2's transparent wrapper) plus the length the kernel updates.
+pub(crate) struct AcceptAddr {
+    pub(crate) storage: socket2::SockAddrStorage,
+    pub(crate) len: libc::socklen_t,
+}
+
+impl AcceptAddr {
+    pub(crate) fn new() -> Box<AcceptAddr> {
+        let storage = socket2::SockAddrStorage::zeroed();
+        let len = storage.size_of();
+        Box::new(AcceptAddr { storage, len })
+    }
+}
+
+impl std::fmt::Debug for AcceptAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcceptAddr")
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+/// A reaped op: the raw CQE result (`>= 0` success, `-errno`) and its resources back.
+#[derive(Debug)]
+pub(crate) struct Completion {
+    pub(crate) result: i32,
+    pub(crate) resources: Resources,
+}
+
+impl Completion {
+    /// The result as `io::Result`: a non-negative count/fd, or the errno.
+    #[cfg(test)]
+    pub(crate) fn io_result(&self) -> std::io::Result<u32> {
+        if self.result < 0 {
+            Err(std::io::Error::from_raw_os_error(-self.result))
+        } else {
+            Ok(self.result as u32)
+        }
+    }
+}
+
+#[derive(Debug)]
+enum State {
+    /// In the kernel; the waker of the task waiting for it, if any.
+    Submitted(Option<Waker>),
+    /// The CQE was reaped; waiting for the owner to take it.
+    Completed(i32),
+    /// The owner is gone; the reaper frees the resources when the CQE comes.
+    Orphaned,
+}
+
+#[derive(Debug)]
+struct Op {
+    state: State,
+    resources: Resources,
+    /// A successful result is a new fd (accept): an orphan's must be closed, not leaked.
+    result_is_fd: bool,
+    /// Run by the reaper once the op completes (a shutdown waiting for a send).
+    after: Option<AfterSend>,
+}
+
+/// A `shutdown(2)` to run once a send of `expected` bytes completed in full: what
+/// `TcpStream::shutdown` does on the ring when a send is still in the kernel. The fd is a
+/// `dup` owned here, so the socket's own fd may be closed (and its number reused) meanwhile.
+#[derive(Debug)]
+pub(crate) struct AfterSend {
+    pub(crate) fd: std::os::fd::OwnedFd,
+    pub(crate) how: std::net::Shutdown,
+    pub(crate) expected: usize,
+}
+
+impl AfterSend {
+    fn run_if_complete(self, result: i32) {
+        if usize::try_from(result).is_ok_and(|n| n == self.expected) {
+            // The socket's own shutdown reports errors; here a failure (the peer is gone)
+            // leaves nothing to do.
+            let _ = socket2::SockRef::from(&self.fd).shutdown(self.how);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Slot {
+    generation: u32,
+    op: Option<Op>,
+}
+
+/// What [`Ops::complete`] found.
+pub(crate) enum Reaped {
+    /// The owner waits: wake it.
+    Wake(Waker),
+    /// Nothing to do now (no waker registered, or a stale id).
+    Nothing,
+    /// Drop this outside the lock: an orphan's remains (frees buffers, closes an accepted
+    /// fd), or a deferred shutdown to run; plus the owner's waker, if any.
+    Garbage(Garbage, Option<Waker>),
+}
+
+/// The remains of an orphaned op, or the after-action of a completed one; run by `Drop`.
+pub(crate) struct Garbage {
+    _resources: Resources,
+    fd: Option<std::os::fd::OwnedFd>,
+    after: Option<(AfterSend, i32)>,
+}
+
+impl Drop for Garbage {
+    fn drop(&mut self) {
+        if let Some((after, result)) = self.after.take() {
+            after.run_if_complete(result);
+        }
+        drop(self.fd.take());
+    }
+}
+
+/// What [`Ops::orphan`] decided.
+pub(crate) enum Orphaned {
+    /// Still in the kernel: submit a cancel for it.
+    Cancel,
+    /// Already completed (or unknown): nothing left in the kernel. Drop outside the lock.
+    Done(Option<Garbage>),
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Ops {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    /// Ops whose CQE has not been reaped yet (submitted or orphaned).
+    in_flight: usize,
+}
+
+impl Ops {
+    pub(crate) fn insert(&mut self, resources: Resources, result_is_fd: bool) -> OpId {
+        let op = Op {
+            state: State::Submitted(None),
+            resources,
+            result_is_fd,
+            after: None,
+        };
+        self.in_flight += 1;
+        let index = match self.free.pop() {
+            Some(index) => index,
+            None => {
+                self.slots.push(Slot {
+                    generation: 0,
+                    op: None,
+                });
+                u32::try_from(self.slots.len() - 1).expect("corio: too many ring operations")
+            }
+        };
+        let slot = &mut self.slots[index as usize];
+        slot.op = Some(op);
+        OpId(u64::from(slot.generation) << 32 | u64::from(index))
+    }
+
+    /// Gives the resources of an op back before it reached the kernel (its SQE was never
+    /// pushed).
+    pub(crate) fn remove_unsubmitted(&mut self, id: OpId) -> Option<Resources> {
+        let op = self.free_slot(id)?;
+        self.in_flight -= 1;
+        Some(op.resources)
+    }
+
+    /// A resource pointer into the op's slot, for building its SQE.
+    pub(crate) fn resources_mut(&mut self, id: OpId) -> Option<&mut Resources> {
+        self.slot_mut(id)?.op.as_mut().map(|op| &mut op.resources)
+    }
+
+    /// Records the CQE of `user_data`.
+    pub(crate) fn complete(&mut self, user_data: u64, result: i32) -> Reaped {
+        let id = OpId(user_data);
+        let Some(op) = self.slot_mut(id).and_then(|slot| slot.op.as_mut()) else {
+            return Reaped::Nothing;
+        };
+        let after = op.after.take();
+        match std::mem::replace(&mut op.state, State::Completed(result)) {
+            State::Submitted(waker) => {
+                self.in_flight -= 1;
+                match after {
+                    Some(after) => Reaped::Garbage(
+                        Garbage {
+                            _resources: Resources::None,
+                            fd: None,
+                            after: Some((after, result)),
+                        },
+                        waker,
+                    ),
+                    None => waker.map_or(Reaped::Nothing, Reaped::Wake),
+                }
+            }
+            State::Orphaned => {
+                self.in_flight -= 1;
+                let mut op = self.free_slot(id).expect("the slot was just found");
+                op.after = after;
+                Reaped::Garbage(garbage(op, result), None)
+            }
+            // A second CQE for a single-shot op cannot happen; keep the first.
+            State::Completed(first) => {
+                op.state = State::Completed(first);
+                Reaped::Nothing
+            }
+        }
+    }
+
+    /// The completion of `id` if its CQE was reaped (freeing the slot); otherwise stores
+    /// `waker` and returns `None`.
+    pub(crate) fn take_completed(&mut self, id: OpId, waker: Option<&Waker>) -> Option<Completion> {
+        let op = self.slot_mut(id)?.op.as_mut()?;
+        match &mut op.state {
+            State::Completed(result) => {
+                let result = *result;
+                let op = self.free_slot(id).expect("the slot was just found");
+                Some(Completion {
+                    result,
+                    resources: op.resources,
+                })
+            }
+            State::Submitted(slot) => {
+                if let Some(waker) = waker {
+                    match slot {
+                        Some(old) if old.will_wake(waker) => {}
+                        _ => *slot = Some(waker.clone()),
+                    }
+                }
+                None
+            }
+            State::Orphaned => None,
+        }
+    }
+
+    /// Attaches `after` to a send still in the kernel; gives it back if the op already
+    /// completed (the owner then takes the completion and acts itself).
+    pub(crate) fn set_after(&mut self, id: OpId, after: AfterSend) -> Result<(), AfterSend> {
+        match self.slot_mut(id).and_then(|slot| slot.op.as_mut()) {
+            Some(op) if matches!(op.state, State::Submitted(_)) => {
+                op.after = Some(after);
+                Ok(())
+            }
+            _ => Err(after),
+        }
+    }
+
+    /// The owner of `id` is gone.
+    pub(crate) fn orphan(&mut self, id: OpId) -> Orphaned {
+        let Some(op) = self.slot_mut(id).and_then(|slot| slot.op.as_mut()) else {
+            return Orphaned::Done(None);
+        };
+        match op.state {
+            State::Submitted(_) => {
+                op.state = State::Orphaned;
+                Orphaned::Cancel
+            }
+            State::Completed(result) => {
+                let op = self.free_slot(id).expect("the slot was just found");
+                Orphaned::Done(Some(garbage(op, result)))
+            }
+            State::Orphaned => Orphaned::Done(None),
+        }
+    }
+
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// Every op still in the kernel, for the cancels at shutdown.
+    pub(crate) fn in_flight_ids(&self) -> Vec<OpId> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| {
+                matches!(
+                    slot.op,
+                    Some(Op {
+                        state: State::Submitted(_) | State::Orphaned,
+                        ..
+                    })
+                )
+            })
+            .map(|(index, slot)| OpId(u64::from(slot.generation) << 32 | index as u64))
+            .collect()
+    }
+
+    /// The wakers of every op still in the kernel (shutdown wakes them to fail).
+    pub(crate) fn take_wakers(&mut self) -> Vec<Waker> {
+        let mut wakers = Vec::new();
+        for slot in &mut self.slots {
+            if let Some(Op {
+                state: State::Submitted(waker),
+                ..
+            }) = &mut slot.op
+                && let Some(waker) = waker.take()
+            {
+                wakers.push(waker);
+            }
+        }
+        wakers
+    }
+
+    /// Forgets the resources of every op whose CQE never came: the kernel may still write
+    /// into them, so they must never be freed. Called only when the ring goes away.
+    pub(crate) fn leak_in_flight(&mut self) {
+        for slot in &mut self.slots {
+            if let Some(op) = slot
+                .op
+                .take_if(|op| !matches!(op.state, State::Completed(_)))
+            {
+                std::mem::forget(op.resources);
+            }
+        }
+        self.in_flight = 0;
+    }
+
+    fn slot_mut(&mut self, id: OpId) -> Option<&mut Slot> {
+        let index = (id.0 & u64::from(u32::MAX)) as usize;
+        let generation = (id.0 >> 32) as u32;
+        self.slots
+            .get_mut(index)
+            .filter(|slot| slot.generation == generation)
+    }
+
+    fn free_slot(&mut self, id: OpId) -> Option<Op> {
+        let index = (id.0 & u64::from(u32::MAX)) as u32;
+        let slot = self.slot_mut(id)?;
+        let op = slot.op.take()?;
+        // Skip u32::MAX so no id reaches the reserved range at the top of u64.
+        slot.generation = match slot.generation.wrapping_add(1) {
+            u32::MAX => 0,
+            next => next,
+        };
+        self.free.push(index);
+        Some(op)
+    }
+}
+
+fn garbage(mut op: Op, result: i32) -> Garbage {
+    use std::os::fd::FromRawFd;
+    let fd = (op.result_is_fd && result >= 0).then(|| {
+        // SAFETY: a successful accept's result is a new fd that nobody else knows of: its
+        // owner is gone, so it is ours to close.
+        unsafe { std::os::fd::OwnedFd::from_raw_fd(result) }
+    });
+    Garbage {
+        after: op.after.take().map(|after| (after, result)),
+        _resources: op.resources,
+        fd,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn complete_then_take() {
+        let mut ops = Ops::default();
+        let id = ops.insert(Resources::Buf(vec![0; 4]), false);
+        assert_eq!(ops.in_flight(), 1);
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        assert!(ops.take_completed(id, Some(&waker)).is_none());
+        match ops.complete(id.0, 3) {
+            Reaped::Wake(w) => w.wake(),
+            _ => panic!("expected a waker"),
+        }
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(ops.in_flight(), 0);
+        let done = ops.take_completed(id, None).unwrap();
+        assert_eq!(done.io_result().unwrap(), 3);
+        assert!(matches!(done.resources, Resources::Buf(b) if b.len() == 4));
+        // The slot is free and its generation moved on: the old id is stale.
+        assert!(ops.take_completed(id, None).is_none());
+        assert!(matches!(ops.complete(id.0, 1), Reaped::Nothing));
+        let again = ops.insert(Resources::None, false);
+        assert_ne!(again, id);
+    }
+
+    #[test]
+    fn orphan_before_and_after_completion() {
+        let mut ops = Ops::default();
+        let a = ops.insert(Resources::Buf(vec![1]), false);
+        assert!(matches!(ops.orphan(a), Orphaned::Cancel));
+        assert_eq!(ops.in_flight(), 1, "still in the kernel");
+        assert!(matches!(
+            ops.complete(a.0, -libc::ECANCELED),
+            Reaped::Garbage(_, None)
+        ));
+        assert_eq!(ops.in_flight(), 0);
+
+        let b = ops.insert(Resources::None, false);
+        assert!(matches!(ops.complete(b.0, 0), Reaped::Nothing));
+        assert!(matches!(ops.orphan(b), Orphaned::Done(Some(_))));
+        assert!(ops.in_flight_ids().is_empty());
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)] // opens a file
+    fn orphaned_accept_closes_its_fd() {
+        use std::os::fd::AsRawFd;
+        let mut ops = Ops::default();
+        let id = ops.insert(Resources::Accept(AcceptAddr::new()), true);
+        ops.orphan(id);
+        let file = std::fs::File::open("/dev/null").unwrap();
+        let fd = std::os::fd::OwnedFd::from(file);
+        let raw = fd.as_raw_fd();
+        std::mem::forget(fd);
+        let Reaped::Garbage(garbage, _) = ops.complete(id.0, raw) else {
+            panic!("expected garbage");
+        };
+        drop(garbage);
+        // SAFETY: fcntl on a possibly closed fd only reads the fd table.
+        assert_eq!(unsafe { libc::fcntl(raw, libc::F_GETFD) }, -1, "closed");
+    }
+
+    #[test]
+    fn leak_in_flight_keeps_completed() {
+        let mut ops = Ops::default();
+        // `a` allocates nothing, so the leak it models does not trip LeakSanitizer.
+        let a = ops.insert(Resources::Buf(Vec::new()), false);
+        let b = ops.insert(Resources::Buf(vec![0; 8]), false);
+        ops.complete(b.0, 8);
+        ops.leak_in_flight();
+        assert!(ops.take_completed(a, None).is_none());
+        assert!(ops.take_completed(b, None).is_some());
+    }
+}
