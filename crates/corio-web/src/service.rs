@@ -130,7 +130,10 @@ pub struct ConnectInfo {
 }
 
 thread_local! {
-    static CURRENT_CONNECTION: std::cell::Cell<Option<ConnectInfo>> =
+    /// The [`ConnectInfo`] of the request being served, borrowed for the length of a
+    /// [`ConnectInfo::scope`] (a pointer, so that entering a scope copies no addresses:
+    /// the server enters one on every poll of a request's future).
+    static CURRENT_CONNECTION: std::cell::Cell<Option<std::ptr::NonNull<ConnectInfo>>> =
         const { std::cell::Cell::new(None) };
 }
 
@@ -138,19 +141,26 @@ impl ConnectInfo {
     /// The connection whose request this thread is serving right now: set by the server
     /// while it polls a request's service future, `None` elsewhere.
     pub fn current() -> Option<ConnectInfo> {
-        CURRENT_CONNECTION.with(std::cell::Cell::get)
+        CURRENT_CONNECTION.with(|current| {
+            // SAFETY: the pointer is only set by `scope`, for the length of the call that
+            // borrows `self`, and the previous value is restored before that borrow ends
+            // (also on unwinding); so a pointer found here points to a live `ConnectInfo`,
+            // which is only ever read.
+            current.get().map(|info| unsafe { *info.as_ptr() })
+        })
     }
 
     /// Runs `f` with `self` as the current connection, then restores the previous one
     /// (also when `f` panics).
-    pub(crate) fn scope<R>(self, f: impl FnOnce() -> R) -> R {
-        struct Restore(Option<ConnectInfo>);
+    pub(crate) fn scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        struct Restore(Option<std::ptr::NonNull<ConnectInfo>>);
         impl Drop for Restore {
             fn drop(&mut self) {
                 CURRENT_CONNECTION.with(|current| current.set(self.0));
             }
         }
-        let _restore = Restore(CURRENT_CONNECTION.with(|current| current.replace(Some(self))));
+        let this = std::ptr::NonNull::from(self);
+        let _restore = Restore(CURRENT_CONNECTION.with(|current| current.replace(Some(this))));
         f()
     }
 }

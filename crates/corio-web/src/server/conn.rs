@@ -162,10 +162,12 @@ impl<S: Service> Conn<'_, S> {
         let Some(reader) = self.reader.as_mut() else {
             return Err(End::Quiet);
         };
-        let start = Instant::now();
         // The first request's head is timed from the accept; later ones from their first
-        // byte, after an idle wait of up to the keep-alive timeout.
-        let mut head_deadline = first.then(|| start + config.header_read_timeout);
+        // byte, after an idle wait of up to the keep-alive timeout. The clock is read only
+        // when there is something to wait for: a pipelined head already in the buffer
+        // costs no clock read.
+        let mut start: Option<Instant> = None;
+        let mut head_deadline: Option<Instant> = None;
         let mut seen = 0;
         loop {
             let data = reader.buf.data();
@@ -186,6 +188,13 @@ impl<S: Service> Conn<'_, S> {
                 }
             }
             seen = data.len();
+            let start = *start.get_or_insert_with(|| {
+                let now = Instant::now();
+                if first {
+                    head_deadline = Some(now + config.header_read_timeout);
+                }
+                now
+            });
             // About to wait for the client: send it what earlier requests left buffered.
             if !self.writer.buf.is_empty() && self.writer.flush(&mut self.timer).await.is_err() {
                 return Err(End::Quiet);
