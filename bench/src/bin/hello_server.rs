@@ -52,7 +52,12 @@ fn main() -> std::io::Result<()> {
     let rt = corio::runtime::Builder::new_current_thread().build()?;
     rt.block_on(async {
         let server = Server::bind(&addr).await?;
-        eprintln!("hello_server: listening on {}", server.local_addr()?);
+        // The http suite records which driver `corio` ran on from this line.
+        eprintln!(
+            "hello_server: listening on {} (io driver: {:?})",
+            server.local_addr()?,
+            corio::runtime::Handle::current().io_driver()
+        );
         server
             .serve(
                 App::new()

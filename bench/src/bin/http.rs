@@ -158,8 +158,9 @@ impl Opts {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
-    /// One of this crate's binaries, given the address to listen on.
-    Bin(&'static str),
+    /// One of this crate's binaries, given the address to listen on, with these environment
+    /// variables set.
+    Bin(&'static str, &'static [(&'static str, &'static str)]),
     /// `raw_epoll ADDR plaintext|json`.
     RawEpoll,
     /// uvicorn in the virtual environment.
@@ -173,25 +174,32 @@ struct ServerSpec {
     about: &'static str,
 }
 
-const SERVERS: [ServerSpec; 6] = [
+const SERVERS: [ServerSpec; 7] = [
     ServerSpec {
         name: CORIO,
-        kind: Kind::Bin("hello_server"),
-        about: "corio-web (`hello_server`) on corio's current-thread runtime",
+        kind: Kind::Bin("hello_server", &[]),
+        about: "corio-web (`hello_server`) on corio's current-thread runtime, with the I/O driver \
+                corio picks by default (io_uring where the kernel allows it; `CORIO_DRIVER` in \
+                the harness's environment overrides it)",
+    },
+    ServerSpec {
+        name: "corio-epoll",
+        kind: Kind::Bin("hello_server", &[("CORIO_DRIVER", "epoll")]),
+        about: "the same `hello_server` on corio's epoll reactor (`CORIO_DRIVER=epoll`)",
     },
     ServerSpec {
         name: "axum",
-        kind: Kind::Bin("axum_server"),
+        kind: Kind::Bin("axum_server", &[]),
         about: "axum (`axum_server`) on tokio's current-thread runtime",
     },
     ServerSpec {
         name: "actix-web",
-        kind: Kind::Bin("actix_server"),
+        kind: Kind::Bin("actix_server", &[]),
         about: "actix-web (`actix_server`), `HttpServer::workers(1)`",
     },
     ServerSpec {
         name: "may_minihttp",
-        kind: Kind::Bin("may_server"),
+        kind: Kind::Bin("may_server", &[]),
         about: "may_minihttp (`may_server`), `may::config().set_workers(1)`",
     },
     ServerSpec {
@@ -636,9 +644,9 @@ impl Running {
         let port = free_port()?;
         let addr = format!("127.0.0.1:{port}");
         let mut cmd = match server.kind {
-            Kind::Bin(bin) => {
+            Kind::Bin(bin, vars) => {
                 let mut c = Command::new(env.bin_dir.join(bin));
-                c.arg(&addr);
+                c.arg(&addr).envs(vars.iter().copied());
                 c
             }
             Kind::RawEpoll => {
@@ -1445,6 +1453,11 @@ fn run(opts: &Opts) -> Result<bool, String> {
         report(&mut out, &outcome, opts.rounds);
         outcomes.push(outcome);
     }
+    if let Some(driver) = corio_driver(&env) {
+        out.line(format!(
+            "# corio's I/O driver (hello_server's log): {driver}"
+        ));
+    }
     let load_after = load_average();
     out.line(format!(
         "# load average (1/5/15 min) at the start: {load_before}; at the end: {load_after}; {:.0} s in all",
@@ -1462,6 +1475,13 @@ fn run(opts: &Opts) -> Result<bool, String> {
         );
     }
     Ok(!failed)
+}
+
+/// The I/O driver the last `corio` server reported at start-up (`(io driver: Uring)`).
+fn corio_driver(env: &Env) -> Option<String> {
+    let log = fs::read_to_string(env.logs.join(format!("{CORIO}.log"))).ok()?;
+    let (_, rest) = log.split_once("(io driver: ")?;
+    Some(rest.split(')').next()?.to_owned())
 }
 
 // ---------------------------------------------------------------------------------------
