@@ -14,6 +14,16 @@
 //! - **Accept**: at most one accept in flight; a connection it took is kept for the next
 //!   `accept`, never lost with a dropped future.
 //!
+//! Where the kernel has them, reads and accepts are **multishot**: one recv op stays armed
+//! for the socket's life and fills buffers from the driver's provided-buffer ring as data
+//! arrives (a read copies out of the oldest one, then hands it back); one accept op stays
+//! armed on a listener and queues connections. Neither needs an SQE per call. An owner that
+//! falls behind (more than [`MAX_QUEUED_RECVS`] buffers or [`MAX_QUEUED_ACCEPTS`]
+//! connections queued) cancels its op, drains the queue and re-arms, so a slow reader
+//! cannot take the whole buffer pool, nor a busy listener accept without bound. When the
+//! pool runs dry (`ENOBUFS`) a read falls back to one single-shot recv into its own buffer;
+//! when the kernel refuses multishot (`EINVAL`), the runtime uses single shots from then on.
+//!
 //! Dropping the socket cancels its recv and accept (a recv in the kernel holds a reference
 //! to the file, so without the cancel the connection would stay open), lets a send finish
 //! (data written before a close is delivered, as with a plain socket), and closes the fd.
@@ -31,30 +41,62 @@ use std::task::{Context, Poll, ready};
 
 use io_uring::{opcode, types};
 
-use crate::io::driver::uring::{AcceptAddr, AfterSend, OpId, Resources, UringHandle};
+use crate::io::driver::uring::{
+    AcceptAddr, AfterSend, OpId, PROVIDED_BUF_GROUP, Resources, Shot, ShotKind, UringHandle,
+};
 
 /// Smallest recv submitted: a 1-byte read still fetches a useful amount.
 const MIN_RECV: usize = 4 * 1024;
 /// Largest recv and largest send submitted at once.
 const MAX_CHUNK: usize = 64 * 1024;
+/// Provided buffers one socket may hold queued before its multishot recv is stopped.
+const MAX_QUEUED_RECVS: usize = 16;
+/// Connections a listener may hold queued before its multishot accept is stopped.
+const MAX_QUEUED_ACCEPTS: usize = 64;
 
 pub(crate) struct RingSocket<T: AsRawFd> {
     io: Option<T>,
     handle: UringHandle,
     read: Mutex<ReadState>,
     write: Mutex<WriteState>,
-    accept: Mutex<Option<OpId>>,
+    accept: Mutex<AcceptOp>,
 }
 
 #[derive(Default)]
 struct ReadState {
-    /// A recv in the kernel (or completed, not yet looked at).
+    /// A single-shot recv in the kernel (or completed, not yet looked at).
     op: Option<OpId>,
-    /// Received bytes not yet read: `buf[pos..]`.
+    /// The multishot recv, while armed.
+    multi: Option<OpId>,
+    /// The provided buffer being read, if any: its bytes come before newer ones.
+    held: Option<Held>,
+    /// The provided buffers ran out: the next recv is a single shot.
+    single_once: bool,
+    /// Received bytes not yet read: `buf[pos..]` (single-shot recvs).
     buf: Vec<u8>,
     pos: usize,
     /// The last recv returned 0.
     eof: bool,
+}
+
+/// A provided buffer checked out of the driver's ring: `len` bytes at `ptr`, read up to `pos`.
+struct Held {
+    bid: u16,
+    ptr: *const u8,
+    len: usize,
+    pos: usize,
+}
+
+// SAFETY: `ptr` points into the driver's buffer ring, which lives as long as the
+// `UringHandle` the socket holds; buffer `bid` is ours alone until recycled.
+unsafe impl Send for Held {}
+
+#[derive(Clone, Copy, Default)]
+enum AcceptOp {
+    #[default]
+    Idle,
+    Single(OpId),
+    Multi(OpId),
 }
 
 #[derive(Default)]
@@ -108,8 +150,43 @@ impl<T: AsRawFd> RingSocket<T> {
         hint: usize,
     ) -> Poll<io::Result<()>> {
         loop {
-            if st.pos < st.buf.len() || st.eof {
+            if st.pos < st.buf.len() || st.held.is_some() || st.eof {
                 return Poll::Ready(Ok(()));
+            }
+            if let Some(id) = st.multi {
+                let (shot, queued) = match ready!(self.handle.poll_shot(id, cx)) {
+                    Ok(taken) => taken,
+                    Err(err) => {
+                        st.multi = None;
+                        return Poll::Ready(Err(err));
+                    }
+                };
+                if !shot.more() {
+                    st.multi = None;
+                } else if queued >= MAX_QUEUED_RECVS {
+                    // Falling behind: stop receiving until the queue is drained.
+                    self.handle.cancel(id);
+                }
+                if let Some(err) = self.take_recv_shot(st, shot) {
+                    return Poll::Ready(Err(err));
+                }
+                continue;
+            }
+            if st.op.is_none() && !st.single_once && self.handle.multishot_recv() {
+                let fd = self.fd();
+                // SAFETY: the recv names the provided-buffer group, not a buffer: the kernel
+                // writes only into buffers of the driver's ring. The fd stays open until the
+                // SQE is submitted (`release_ops` flushes first); then the kernel holds it.
+                let id = unsafe {
+                    self.handle.submit_multishot(ShotKind::Recv, || {
+                        opcode::RecvMulti::new(fd, PROVIDED_BUF_GROUP).build()
+                    })
+                };
+                match id {
+                    Ok(id) => st.multi = Some(id),
+                    Err(err) => return Poll::Ready(Err(err)),
+                }
+                continue;
             }
             if let Some(id) = st.op {
                 let done = match ready!(self.handle.poll_op(id, cx)) {
@@ -141,6 +218,7 @@ impl<T: AsRawFd> RingSocket<T> {
                 continue;
             }
             // Nothing in flight: receive into the spare capacity of the (drained) buffer.
+            st.single_once = false;
             let mut buf = std::mem::take(&mut st.buf);
             buf.clear();
             st.pos = 0;
@@ -167,6 +245,73 @@ impl<T: AsRawFd> RingSocket<T> {
         }
     }
 
+    /// Files one result of the multishot recv; an error to report, if any.
+    fn take_recv_shot(&self, st: &mut ReadState, shot: Shot) -> Option<io::Error> {
+        match shot.result {
+            n if n > 0 => {
+                let Some(bid) = shot.buffer() else {
+                    return Some(io::Error::other(
+                        "corio: an io_uring recv reported data without a buffer",
+                    ));
+                };
+                let len = n as usize;
+                // SAFETY: the shot checked `bid` out to us with `len` bytes; it is recycled
+                // only once read (`consume`) or dropped (`release_ops`).
+                let ptr = unsafe { self.handle.provided(bid, len) };
+                st.held = Some(Held {
+                    bid,
+                    ptr,
+                    len,
+                    pos: 0,
+                });
+                None
+            }
+            n => {
+                if let Some(bid) = shot.buffer() {
+                    self.handle.recycle(bid);
+                }
+                match n {
+                    0 => st.eof = true,
+                    n if n == -libc::ENOBUFS => st.single_once = true,
+                    n if n == -libc::EINVAL => self.handle.disable_multishot(ShotKind::Recv),
+                    n if is_retry(n) => {}
+                    n => return Some(io::Error::from_raw_os_error(-n)),
+                }
+                None
+            }
+        }
+    }
+
+    /// The received bytes not yet read (after `poll_fill`; empty at EOF).
+    fn unread<'a>(&self, st: &'a ReadState) -> &'a [u8] {
+        match &st.held {
+            // SAFETY: the held buffer is ours until `consume` recycles it (which needs
+            // `&mut` of the state this slice borrows), and `pos <= len`.
+            Some(held) => unsafe {
+                std::slice::from_raw_parts(held.ptr.add(held.pos), held.len - held.pos)
+            },
+            None => &st.buf[st.pos..],
+        }
+    }
+
+    /// Marks `n` unread bytes as read; a drained provided buffer goes back to the ring.
+    fn consume(&self, st: &mut ReadState, n: usize) {
+        if let Some(held) = &mut st.held {
+            held.pos += n;
+            if held.pos == held.len {
+                self.handle.recycle(held.bid);
+                st.held = None;
+            }
+            return;
+        }
+        st.pos += n;
+        if st.pos == st.buf.len() {
+            // Drained: the next read receives anew (unless this one was EOF, which
+            // stays reported once per read like a plain socket's).
+            st.eof = false;
+        }
+    }
+
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
@@ -177,15 +322,10 @@ impl<T: AsRawFd> RingSocket<T> {
         }
         let mut st = lock(&self.read);
         ready!(self.poll_fill(cx, &mut st, dst.len()))?;
-        let available = &st.buf[st.pos..];
+        let available = self.unread(&st);
         let n = available.len().min(dst.len());
         dst[..n].copy_from_slice(&available[..n]);
-        st.pos += n;
-        if st.pos == st.buf.len() {
-            // Drained: the next read submits a new recv (unless this one was EOF, which
-            // stays reported once per read like a plain socket's).
-            st.eof = false;
-        }
+        self.consume(&mut st, n);
         Poll::Ready(Ok(n))
     }
 
@@ -202,16 +342,21 @@ impl<T: AsRawFd> RingSocket<T> {
         ready!(self.poll_fill(cx, &mut st, total))?;
         let mut n = 0;
         for dst in bufs.iter_mut() {
-            let available = &st.buf[st.pos..];
+            let available = self.unread(&st);
             if available.is_empty() {
                 break;
             }
             let k = available.len().min(dst.len());
             dst[..k].copy_from_slice(&available[..k]);
-            st.pos += k;
+            self.consume(&mut st, k);
             n += k;
+            if st.held.is_none() && st.pos == st.buf.len() {
+                // One buffer per call: the next may still be in flight.
+                break;
+            }
         }
-        if st.pos == st.buf.len() {
+        if n == 0 {
+            // EOF: reported once, like `poll_read`.
             st.eof = false;
         }
         Poll::Ready(Ok(n))
@@ -225,7 +370,7 @@ impl<T: AsRawFd> RingSocket<T> {
     ) -> Poll<io::Result<usize>> {
         let mut st = lock(&self.read);
         ready!(self.poll_fill(cx, &mut st, dst.len()))?;
-        let available = &st.buf[st.pos..];
+        let available = self.unread(&st);
         let n = available.len().min(dst.len());
         dst[..n].copy_from_slice(&available[..n]);
         if n == 0 {
@@ -381,9 +526,53 @@ impl<T: AsRawFd> RingSocket<T> {
     ) -> Poll<io::Result<(OwnedFd, SocketAddr)>> {
         let mut st = lock(&self.accept);
         loop {
-            if let Some(id) = *st {
+            if let AcceptOp::Multi(id) = *st {
+                let (shot, queued) = match ready!(self.handle.poll_shot(id, cx)) {
+                    Ok(taken) => taken,
+                    Err(err) => {
+                        *st = AcceptOp::Idle;
+                        return Poll::Ready(Err(err));
+                    }
+                };
+                if !shot.more() {
+                    *st = AcceptOp::Idle;
+                } else if queued >= MAX_QUEUED_ACCEPTS {
+                    // Connections pile up faster than they are taken: leave the rest in
+                    // the kernel's backlog until the queue is drained.
+                    self.handle.cancel(id);
+                }
+                match shot.result {
+                    fd if fd >= 0 => {
+                        // SAFETY: a successful accept returns a new fd that only we know of.
+                        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+                        // A multishot accept reports no address: ask for it.
+                        match socket2::SockRef::from(&fd).peer_addr() {
+                            Ok(addr) => match addr.as_socket() {
+                                Some(addr) => return Poll::Ready(Ok((fd, addr))),
+                                None => {
+                                    return Poll::Ready(Err(io::Error::new(
+                                        io::ErrorKind::InvalidData,
+                                        "accepted a non-IP peer address",
+                                    )));
+                                }
+                            },
+                            // The peer reset the connection before we looked: nothing to
+                            // serve (accept4 would have handed out a dead socket).
+                            Err(err) if err.raw_os_error() == Some(libc::ENOTCONN) => {
+                                tracing::debug!("corio: an accepted connection was already gone");
+                            }
+                            Err(err) => return Poll::Ready(Err(err)),
+                        }
+                    }
+                    n if n == -libc::EINVAL => self.handle.disable_multishot(ShotKind::Accept),
+                    n if is_retry(n) => {}
+                    n => return Poll::Ready(Err(io::Error::from_raw_os_error(-n))),
+                }
+                continue;
+            }
+            if let AcceptOp::Single(id) = *st {
                 let done = ready!(self.handle.poll_op(id, cx));
-                *st = None;
+                *st = AcceptOp::Idle;
                 let done = done?;
                 let Resources::Accept(addr) = done.resources else {
                     unreachable!("an accept owns an address")
@@ -408,6 +597,20 @@ impl<T: AsRawFd> RingSocket<T> {
                 }
             }
             let fd = self.fd();
+            if self.handle.multishot_accept() {
+                // SAFETY: a multishot accept carries no pointers (it reports no address).
+                // The listener fd stays open until the SQE is submitted (`release_ops`
+                // flushes first); then the kernel holds it.
+                let id = unsafe {
+                    self.handle.submit_multishot(ShotKind::Accept, || {
+                        opcode::AcceptMulti::new(fd)
+                            .flags(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)
+                            .build()
+                    })
+                };
+                *st = AcceptOp::Multi(id?);
+                continue;
+            }
             // SAFETY: accept writes the peer address into the op's own boxed storage and its
             // length into the box's `len` (initialised to the storage size); the box stays
             // in the slab until the completion is reaped. The listener fd stays open until
@@ -427,7 +630,7 @@ impl<T: AsRawFd> RingSocket<T> {
                         .build()
                     })
             };
-            *st = Some(id?);
+            *st = AcceptOp::Single(id?);
         }
     }
 
@@ -450,15 +653,18 @@ impl<T: AsRawFd> RingSocket<T> {
     fn release_ops(&mut self) -> bool {
         let mut any = false;
         let read = self.read.get_mut().unwrap_or_else(PoisonError::into_inner);
-        if let Some(id) = read.op.take() {
+        for id in [read.op.take(), read.multi.take()].into_iter().flatten() {
             self.handle.orphan(id, true);
             any = true;
+        }
+        if let Some(held) = read.held.take() {
+            self.handle.recycle(held.bid);
         }
         let accept = self
             .accept
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(id) = accept.take() {
+        if let AcceptOp::Single(id) | AcceptOp::Multi(id) = std::mem::take(accept) {
             self.handle.orphan(id, true);
             any = true;
         }

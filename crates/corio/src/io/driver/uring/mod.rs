@@ -36,19 +36,23 @@
 //! the epoll eventfd, the fallback unpark) completes it. [`UringDriver::dispatch`] reports
 //! that, and the caller turns the epoll reactor without waiting.
 
+mod buf_ring;
 mod ops;
 
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst, fence};
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::{AtomicBool, fence};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use io_uring::{IoUring, opcode, squeue, types};
 
-pub(crate) use ops::{AcceptAddr, AfterSend, Completion, OpId, Resources};
-use ops::{Ops, Orphaned, Reaped};
+use buf_ring::BufRing;
+pub(crate) use buf_ring::GROUP as PROVIDED_BUF_GROUP;
+pub(crate) use ops::{AcceptAddr, AfterSend, Completion, OpId, Resources, Shot, ShotKind};
+use ops::{Garbage, Ops, Orphaned, Reaped};
 
 /// `user_data` of the poll on the epoll fd.
 const EPOLL_TOKEN: u64 = u64::MAX;
@@ -88,6 +92,13 @@ struct Shared {
     sleeping: AtomicBool,
     /// Set at shutdown: no new ops.
     is_shutdown: AtomicBool,
+    /// The provided buffers multishot recvs fill; `None` where the kernel refused the
+    /// registration (before 5.19).
+    buf_ring: Option<Mutex<BufRing>>,
+    /// Multishot recv (6.0) and multishot accept (5.19) work here; cleared for good when
+    /// the kernel rejects one with `EINVAL` (the owner then falls back to single shots).
+    multishot_recv: AtomicBool,
+    multishot_accept: AtomicBool,
 }
 
 impl Shared {
@@ -168,6 +179,24 @@ impl Shared {
         sq.is_empty() && !sq.cq_overflow() && !sq.taskrun()
     }
 
+    /// Recycles garbage's provided buffers, then drops the rest (closing fds).
+    fn dispose(&self, mut garbage: Garbage) {
+        let buffers = garbage.take_buffers();
+        if !buffers.is_empty() {
+            self.recycle(&buffers);
+        }
+        drop(garbage);
+    }
+
+    fn recycle(&self, buffers: &[u16]) {
+        if let Some(ring) = &self.buf_ring {
+            let mut ring = ring.lock().unwrap_or_else(PoisonError::into_inner);
+            for &bid in buffers {
+                ring.recycle(bid);
+            }
+        }
+    }
+
     fn cancel(&self, id: OpId) {
         let entry = opcode::AsyncCancel::new(id.0)
             .build()
@@ -184,10 +213,12 @@ impl Drop for Shared {
     fn drop(&mut self) {
         // The ring (a later field) is closed after this; ops the kernel never completed
         // keep their memory forever rather than have it freed under a pending write.
-        self.ops
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .leak_in_flight();
+        let ops = self.ops.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if ops.in_flight() > 0 {
+            // A multishot recv still in the kernel may yet pick a provided buffer.
+            std::mem::forget(self.buf_ring.take());
+        }
+        ops.leak_in_flight();
     }
 }
 
@@ -237,6 +268,23 @@ pub(crate) fn probe() -> io::Result<IoUring> {
     Ok(ring)
 }
 
+/// Allocates the provided-buffer ring and registers it with `ring`.
+fn register_buf_ring(ring: &IoUring) -> io::Result<BufRing> {
+    let buf_ring = BufRing::new()?;
+    // SAFETY: the entries live at `ring_addr` (page-aligned, `ENTRIES` of them) until the
+    // `BufRing` is dropped, which `Shared` does only after the io_uring fd is closed with no
+    // op in flight (and otherwise leaks it).
+    unsafe {
+        ring.submitter().register_buf_ring_with_flags(
+            buf_ring.ring_addr(),
+            buf_ring::ENTRIES,
+            buf_ring::GROUP,
+            0,
+        )?;
+    }
+    Ok(buf_ring)
+}
+
 fn unsupported(what: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::Unsupported,
@@ -248,12 +296,27 @@ impl UringDriver {
     /// A driver on a fresh ring; `epoll_fd` is the epoll reactor it keeps a poll on.
     pub(crate) fn new(epoll_fd: RawFd) -> io::Result<(UringDriver, UringHandle)> {
         let ring = probe()?;
+        let buf_ring = match register_buf_ring(&ring) {
+            Ok(buf_ring) => Some(Mutex::new(buf_ring)),
+            Err(err) => {
+                tracing::debug!(
+                    target: "corio::driver",
+                    error = %err,
+                    "corio: no provided-buffer ring; recvs are single-shot"
+                );
+                None
+            }
+        };
+        let multishot = std::env::var_os("CORIO_URING_SINGLESHOT").is_none();
         let shared = Arc::new(Shared {
             ring,
             sq: Mutex::new(()),
             ops: Mutex::new(Ops::default()),
             sleeping: AtomicBool::new(false),
             is_shutdown: AtomicBool::new(false),
+            multishot_recv: AtomicBool::new(multishot && buf_ring.is_some()),
+            multishot_accept: AtomicBool::new(multishot),
+            buf_ring,
         });
         let driver = UringDriver {
             shared: shared.clone(),
@@ -333,7 +396,7 @@ impl UringDriver {
                         epoll_ready = true;
                     }
                     CANCEL_TOKEN | WAKE_TOKEN => {}
-                    user_data => match ops.complete(user_data, cqe.result()) {
+                    user_data => match ops.complete(user_data, cqe.result(), cqe.flags()) {
                         Reaped::Wake(waker) => self.woken.push(waker),
                         Reaped::Garbage(garbage, waker) => {
                             self.garbage.push(garbage);
@@ -345,7 +408,9 @@ impl UringDriver {
             }
             // Dropping `cq` hands the reaped slots back to the kernel.
         }
-        self.garbage.clear();
+        for garbage in self.garbage.drain(..) {
+            self.shared.dispose(garbage);
+        }
         for waker in self.woken.drain(..) {
             waker.wake();
         }
@@ -445,10 +510,110 @@ impl UringHandle {
     pub(crate) fn orphan(&self, id: OpId, cancel: bool) {
         let decided = self.shared.ops().orphan(id);
         match decided {
-            Orphaned::Cancel if cancel => self.shared.cancel(id),
-            Orphaned::Cancel => {}
-            Orphaned::Done(garbage) => drop(garbage),
+            Orphaned::Cancel(garbage) => {
+                if cancel {
+                    self.shared.cancel(id);
+                }
+                if let Some(garbage) = garbage {
+                    self.shared.dispose(garbage);
+                }
+            }
+            Orphaned::Done(garbage) => {
+                if let Some(garbage) = garbage {
+                    self.shared.dispose(garbage);
+                }
+            }
         }
+    }
+
+    /// Starts a multishot op of `kind`: its results queue until taken with
+    /// [`poll_shot`](Self::poll_shot).
+    ///
+    /// # Safety
+    /// As [`submit`](Self::submit); a multishot op owns no resources, so `build` must put
+    /// no pointers into the entry (a recv names the provided-buffer group instead).
+    pub(crate) unsafe fn submit_multishot(
+        &self,
+        kind: ShotKind,
+        build: impl FnOnce() -> squeue::Entry,
+    ) -> io::Result<OpId> {
+        if self.shared.is_shutdown.load(SeqCst) {
+            return Err(shutdown_error());
+        }
+        let id = self.shared.ops().insert_multishot(kind);
+        let entry = build().user_data(id.0);
+        // SAFETY: the entry carries no pointers (the caller's promise).
+        if let Err(err) = unsafe { self.shared.push(&entry) } {
+            self.shared.ops().remove_unsubmitted(id);
+            return Err(err);
+        }
+        Ok(id)
+    }
+
+    /// The next result of the multishot op `id` (after the one without `MORE`, `id` is
+    /// gone); `Pending` with `cx`'s waker stored until one comes.
+    /// With the result comes how many more are queued behind it (an owner that falls behind
+    /// cancels the op with [`cancel`](Self::cancel) and re-arms once it caught up).
+    pub(crate) fn poll_shot(
+        &self,
+        id: OpId,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(Shot, usize)>> {
+        let mut ops = self.shared.ops();
+        match ops.take_shot(id, Some(cx.waker())) {
+            Some(shot) => Poll::Ready(Ok(shot)),
+            None if self.shared.is_shutdown.load(SeqCst) => Poll::Ready(Err(shutdown_error())),
+            None => Poll::Pending,
+        }
+    }
+
+    /// Asks the kernel to stop the op `id` (its owner keeps it: the op completes with
+    /// `ECANCELED`, or with whatever it finished with first).
+    pub(crate) fn cancel(&self, id: OpId) {
+        self.shared.cancel(id);
+    }
+
+    /// Multishot recv into the provided buffers is available (and not ruled out since).
+    pub(crate) fn multishot_recv(&self) -> bool {
+        self.shared.multishot_recv.load(Relaxed)
+    }
+
+    /// Multishot accept is available (and not ruled out since).
+    pub(crate) fn multishot_accept(&self) -> bool {
+        self.shared.multishot_accept.load(Relaxed)
+    }
+
+    /// The kernel rejected a multishot op of `kind`: use single shots from now on.
+    pub(crate) fn disable_multishot(&self, kind: ShotKind) {
+        let flag = match kind {
+            ShotKind::Recv => &self.shared.multishot_recv,
+            ShotKind::Accept => &self.shared.multishot_accept,
+        };
+        if flag.swap(false, Relaxed) {
+            tracing::debug!(target: "corio::driver", ?kind, "corio: io_uring multishot refused; single shots");
+        }
+    }
+
+    /// The bytes a recv shot put into provided buffer `bid`.
+    ///
+    /// # Safety
+    /// `bid` must come from a shot of this ring that reported `len` bytes, and must not be
+    /// recycled while the returned pointer is used.
+    pub(crate) unsafe fn provided(&self, bid: u16, len: usize) -> *const u8 {
+        let ring = self
+            .shared
+            .buf_ring
+            .as_ref()
+            .expect("a recv shot implies the buffer ring")
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // SAFETY: forwarded from the caller.
+        unsafe { ring.filled(bid, len) }
+    }
+
+    /// Hands provided buffer `bid` back to the kernel.
+    pub(crate) fn recycle(&self, bid: u16) {
+        self.shared.recycle(&[bid]);
     }
 
     /// Wakes the thread asleep in the ring (or makes its next wait return at once): a no-op

@@ -16,7 +16,18 @@
 //!
 //! The heap addresses never move while in the slot: a `Vec`'s buffer and a `Box`'s contents
 //! stay put when the `Vec`/`Box` itself is moved.
+//!
+//! # Multishot ops
+//!
+//! A multishot op (accept, recv into the provided-buffer ring) posts one CQE per result,
+//! each flagged `MORE` but the last. Its slot queues them ([`Shot`]s) until the owner takes
+//! them with [`Ops::take_shot`]; the slot is freed when the last one is taken. The results
+//! own something — an accepted fd, a checked-out provided buffer — so an orphan's shots,
+//! queued or still to come, become [`Garbage`]: fds closed, buffer ids handed back to the
+//! driver to recycle.
 
+use std::collections::VecDeque;
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::task::Waker;
 
 /// Names one in-flight op (its `user_data`).
@@ -78,6 +89,40 @@ impl Completion {
     }
 }
 
+/// One completion of a multishot op.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Shot {
+    pub(crate) result: i32,
+    pub(crate) flags: u32,
+}
+
+impl Shot {
+    /// More completions follow (the op is still in the kernel).
+    pub(crate) fn more(&self) -> bool {
+        io_uring::cqueue::more(self.flags)
+    }
+
+    /// The provided buffer this completion filled, if any.
+    pub(crate) fn buffer(&self) -> Option<u16> {
+        io_uring::cqueue::buffer_select(self.flags)
+    }
+}
+
+/// What a multishot op's results hold, so an unclaimed one is disposed of properly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ShotKind {
+    /// A new fd per successful result.
+    Accept,
+    /// A provided buffer per result that carries one.
+    Recv,
+}
+
+#[derive(Debug)]
+struct Shots {
+    kind: ShotKind,
+    queue: VecDeque<Shot>,
+}
+
 #[derive(Debug)]
 enum State {
     /// In the kernel; the waker of the task waiting for it, if any.
@@ -96,6 +141,8 @@ struct Op {
     result_is_fd: bool,
     /// Run by the reaper once the op completes (a shutdown waiting for a send).
     after: Option<AfterSend>,
+    /// A multishot op's results not yet taken.
+    shots: Option<Shots>,
 }
 
 /// A `shutdown(2)` to run once a send of `expected` bytes completed in full: what
@@ -138,8 +185,38 @@ pub(crate) enum Reaped {
 /// The remains of an orphaned op, or the after-action of a completed one; run by `Drop`.
 pub(crate) struct Garbage {
     _resources: Resources,
-    fd: Option<std::os::fd::OwnedFd>,
+    fds: Vec<OwnedFd>,
     after: Option<(AfterSend, i32)>,
+    /// Provided buffers to recycle (the driver takes them before dropping the rest).
+    buffers: Vec<u16>,
+}
+
+impl Garbage {
+    fn empty() -> Garbage {
+        Garbage {
+            _resources: Resources::None,
+            fds: Vec::new(),
+            after: None,
+            buffers: Vec::new(),
+        }
+    }
+
+    /// The provided buffers this garbage holds; they go back to the buffer ring.
+    pub(crate) fn take_buffers(&mut self) -> Vec<u16> {
+        std::mem::take(&mut self.buffers)
+    }
+
+    fn add_shot(&mut self, kind: ShotKind, shot: Shot) {
+        match kind {
+            ShotKind::Accept if shot.result >= 0 => {
+                // SAFETY: a successful accept's result is a new fd that nobody else knows
+                // of: its owner is gone, so it is ours to close.
+                self.fds.push(unsafe { OwnedFd::from_raw_fd(shot.result) });
+            }
+            ShotKind::Accept => {}
+            ShotKind::Recv => self.buffers.extend(shot.buffer()),
+        }
+    }
 }
 
 impl Drop for Garbage {
@@ -147,14 +224,15 @@ impl Drop for Garbage {
         if let Some((after, result)) = self.after.take() {
             after.run_if_complete(result);
         }
-        drop(self.fd.take());
+        self.fds.clear();
     }
 }
 
 /// What [`Ops::orphan`] decided.
 pub(crate) enum Orphaned {
-    /// Still in the kernel: submit a cancel for it.
-    Cancel,
+    /// Still in the kernel: submit a cancel for it (and dispose of a multishot op's queued
+    /// results, if any).
+    Cancel(Option<Garbage>),
     /// Already completed (or unknown): nothing left in the kernel. Drop outside the lock.
     Done(Option<Garbage>),
 }
@@ -169,12 +247,30 @@ pub(crate) struct Ops {
 
 impl Ops {
     pub(crate) fn insert(&mut self, resources: Resources, result_is_fd: bool) -> OpId {
-        let op = Op {
+        self.insert_op(Op {
             state: State::Submitted(None),
             resources,
             result_is_fd,
             after: None,
-        };
+            shots: None,
+        })
+    }
+
+    /// A multishot op: its results queue in the slot until taken.
+    pub(crate) fn insert_multishot(&mut self, kind: ShotKind) -> OpId {
+        self.insert_op(Op {
+            state: State::Submitted(None),
+            resources: Resources::None,
+            result_is_fd: false,
+            after: None,
+            shots: Some(Shots {
+                kind,
+                queue: VecDeque::new(),
+            }),
+        })
+    }
+
+    fn insert_op(&mut self, op: Op) -> OpId {
         self.in_flight += 1;
         let index = match self.free.pop() {
             Some(index) => index,
@@ -205,24 +301,24 @@ impl Ops {
     }
 
     /// Records the CQE of `user_data`.
-    pub(crate) fn complete(&mut self, user_data: u64, result: i32) -> Reaped {
+    pub(crate) fn complete(&mut self, user_data: u64, result: i32, flags: u32) -> Reaped {
         let id = OpId(user_data);
         let Some(op) = self.slot_mut(id).and_then(|slot| slot.op.as_mut()) else {
             return Reaped::Nothing;
         };
+        if op.shots.is_some() {
+            return self.complete_shot(id, Shot { result, flags });
+        }
         let after = op.after.take();
         match std::mem::replace(&mut op.state, State::Completed(result)) {
             State::Submitted(waker) => {
                 self.in_flight -= 1;
                 match after {
-                    Some(after) => Reaped::Garbage(
-                        Garbage {
-                            _resources: Resources::None,
-                            fd: None,
-                            after: Some((after, result)),
-                        },
-                        waker,
-                    ),
+                    Some(after) => {
+                        let mut garbage = Garbage::empty();
+                        garbage.after = Some((after, result));
+                        Reaped::Garbage(garbage, waker)
+                    }
                     None => waker.map_or(Reaped::Nothing, Reaped::Wake),
                 }
             }
@@ -238,6 +334,59 @@ impl Ops {
                 Reaped::Nothing
             }
         }
+    }
+
+    fn complete_shot(&mut self, id: OpId, shot: Shot) -> Reaped {
+        let op = self
+            .slot_mut(id)
+            .and_then(|slot| slot.op.as_mut())
+            .expect("the caller found the op");
+        let shots = op.shots.as_mut().expect("a multishot op");
+        let last = !shot.more();
+        match &mut op.state {
+            State::Submitted(waker) => {
+                shots.queue.push_back(shot);
+                let waker = waker.take();
+                if last {
+                    op.state = State::Completed(shot.result);
+                    self.in_flight -= 1;
+                }
+                waker.map_or(Reaped::Nothing, Reaped::Wake)
+            }
+            State::Orphaned => {
+                let mut garbage = Garbage::empty();
+                garbage.add_shot(shots.kind, shot);
+                if last {
+                    self.in_flight -= 1;
+                    self.free_slot(id);
+                }
+                Reaped::Garbage(garbage, None)
+            }
+            // The last CQE came already; nothing follows it.
+            State::Completed(_) => Reaped::Nothing,
+        }
+    }
+
+    /// The next result of the multishot op `id`, oldest first (the last one frees the
+    /// slot); otherwise stores `waker` and returns `None`.
+    /// With the result comes how many more are queued behind it.
+    pub(crate) fn take_shot(&mut self, id: OpId, waker: Option<&Waker>) -> Option<(Shot, usize)> {
+        let op = self.slot_mut(id)?.op.as_mut()?;
+        let shots = op.shots.as_mut()?;
+        if let Some(shot) = shots.queue.pop_front() {
+            let queued = shots.queue.len();
+            if !shot.more() {
+                self.free_slot(id);
+            }
+            return Some((shot, queued));
+        }
+        if let (State::Submitted(slot), Some(waker)) = (&mut op.state, waker) {
+            match slot {
+                Some(old) if old.will_wake(waker) => {}
+                _ => *slot = Some(waker.clone()),
+            }
+        }
+        None
     }
 
     /// The completion of `id` if its CQE was reaped (freeing the slot); otherwise stores
@@ -283,10 +432,21 @@ impl Ops {
         let Some(op) = self.slot_mut(id).and_then(|slot| slot.op.as_mut()) else {
             return Orphaned::Done(None);
         };
+        let queued = op.shots.as_mut().map(|shots| {
+            let mut garbage = Garbage::empty();
+            for shot in shots.queue.drain(..) {
+                garbage.add_shot(shots.kind, shot);
+            }
+            garbage
+        });
         match op.state {
             State::Submitted(_) => {
                 op.state = State::Orphaned;
-                Orphaned::Cancel
+                Orphaned::Cancel(queued)
+            }
+            State::Completed(_) if queued.is_some() => {
+                self.free_slot(id);
+                Orphaned::Done(queued)
             }
             State::Completed(result) => {
                 let op = self.free_slot(id).expect("the slot was just found");
@@ -371,16 +531,16 @@ impl Ops {
 }
 
 fn garbage(mut op: Op, result: i32) -> Garbage {
-    use std::os::fd::FromRawFd;
     let fd = (op.result_is_fd && result >= 0).then(|| {
         // SAFETY: a successful accept's result is a new fd that nobody else knows of: its
         // owner is gone, so it is ours to close.
-        unsafe { std::os::fd::OwnedFd::from_raw_fd(result) }
+        unsafe { OwnedFd::from_raw_fd(result) }
     });
     Garbage {
         after: op.after.take().map(|after| (after, result)),
         _resources: op.resources,
-        fd,
+        fds: fd.into_iter().collect(),
+        buffers: Vec::new(),
     }
 }
 
@@ -406,7 +566,7 @@ mod tests {
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(count.clone());
         assert!(ops.take_completed(id, Some(&waker)).is_none());
-        match ops.complete(id.0, 3) {
+        match ops.complete(id.0, 3, 0) {
             Reaped::Wake(w) => w.wake(),
             _ => panic!("expected a waker"),
         }
@@ -417,7 +577,7 @@ mod tests {
         assert!(matches!(done.resources, Resources::Buf(b) if b.len() == 4));
         // The slot is free and its generation moved on: the old id is stale.
         assert!(ops.take_completed(id, None).is_none());
-        assert!(matches!(ops.complete(id.0, 1), Reaped::Nothing));
+        assert!(matches!(ops.complete(id.0, 1, 0), Reaped::Nothing));
         let again = ops.insert(Resources::None, false);
         assert_ne!(again, id);
     }
@@ -426,16 +586,16 @@ mod tests {
     fn orphan_before_and_after_completion() {
         let mut ops = Ops::default();
         let a = ops.insert(Resources::Buf(vec![1]), false);
-        assert!(matches!(ops.orphan(a), Orphaned::Cancel));
+        assert!(matches!(ops.orphan(a), Orphaned::Cancel(None)));
         assert_eq!(ops.in_flight(), 1, "still in the kernel");
         assert!(matches!(
-            ops.complete(a.0, -libc::ECANCELED),
+            ops.complete(a.0, -libc::ECANCELED, 0),
             Reaped::Garbage(_, None)
         ));
         assert_eq!(ops.in_flight(), 0);
 
         let b = ops.insert(Resources::None, false);
-        assert!(matches!(ops.complete(b.0, 0), Reaped::Nothing));
+        assert!(matches!(ops.complete(b.0, 0, 0), Reaped::Nothing));
         assert!(matches!(ops.orphan(b), Orphaned::Done(Some(_))));
         assert!(ops.in_flight_ids().is_empty());
     }
@@ -451,7 +611,7 @@ mod tests {
         let fd = std::os::fd::OwnedFd::from(file);
         let raw = fd.as_raw_fd();
         std::mem::forget(fd);
-        let Reaped::Garbage(garbage, _) = ops.complete(id.0, raw) else {
+        let Reaped::Garbage(garbage, _) = ops.complete(id.0, raw, 0) else {
             panic!("expected garbage");
         };
         drop(garbage);
@@ -465,7 +625,7 @@ mod tests {
         // `a` allocates nothing, so the leak it models does not trip LeakSanitizer.
         let a = ops.insert(Resources::Buf(Vec::new()), false);
         let b = ops.insert(Resources::Buf(vec![0; 8]), false);
-        ops.complete(b.0, 8);
+        ops.complete(b.0, 8, 0);
         ops.leak_in_flight();
         assert!(ops.take_completed(a, None).is_none());
         assert!(ops.take_completed(b, None).is_some());

@@ -1,0 +1,168 @@
+//! The provided-buffer ring that multishot recvs receive into.
+//!
+//! A multishot recv names no buffer: for each chunk of data the kernel takes the next free
+//! buffer from this ring, fills it and reports its id in the CQE's flags. The buffer is then
+//! checked out to whoever holds that completion (the socket reading it) until it is handed
+//! back with [`BufRing::recycle`], which appends it to the ring again. So one pool of
+//! [`ENTRIES`] buffers serves every connection of the runtime, instead of one recv buffer
+//! per connection waiting for data.
+//!
+//! Memory: the ring of `io_uring_buf` entries (page-aligned, shared with the kernel) and the
+//! buffers themselves, both allocated here and freed only when the ring is dropped — which
+//! the driver does only once the kernel can no longer write into them (no op in flight), and
+//! otherwise leaks (see `Shared::drop`).
+
+use std::alloc::{Layout, alloc_zeroed, dealloc};
+use std::io;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU16, Ordering};
+
+use io_uring::types::BufRingEntry;
+
+/// Buffers in the ring (a power of two, at most 32,768).
+pub(crate) const ENTRIES: u16 = 1024;
+/// Bytes per buffer: one page, so a pool that is cycled through touches at most
+/// `ENTRIES` pages (4 MiB) however many connections there are.
+pub(crate) const BUF_SIZE: usize = 4096;
+/// The buffer group id multishot recvs name.
+pub(crate) const GROUP: u16 = 0;
+
+const PAGE: usize = 4096;
+
+pub(crate) struct BufRing {
+    /// `ENTRIES` ring entries; the kernel reads them up to the tail we publish.
+    entries: NonNull<BufRingEntry>,
+    /// `ENTRIES * BUF_SIZE` bytes; buffer `bid` is at `bid * BUF_SIZE`.
+    buffers: NonNull<u8>,
+    /// Our copy of the tail (the kernel only reads the published one).
+    tail: u16,
+}
+
+// SAFETY: the raw pointers are owned allocations; `BufRing` is only used behind a mutex.
+unsafe impl Send for BufRing {}
+
+impl BufRing {
+    fn entries_layout() -> Layout {
+        Layout::from_size_align(usize::from(ENTRIES) * size_of::<BufRingEntry>(), PAGE)
+            .expect("a valid layout")
+    }
+
+    fn buffers_layout() -> Layout {
+        Layout::from_size_align(usize::from(ENTRIES) * BUF_SIZE, PAGE).expect("a valid layout")
+    }
+
+    /// Allocates the ring with every buffer in it (not yet registered).
+    pub(crate) fn new() -> io::Result<BufRing> {
+        // SAFETY: both layouts have a non-zero size.
+        let entries = unsafe { alloc_zeroed(Self::entries_layout()) }.cast::<BufRingEntry>();
+        let Some(entries) = NonNull::new(entries) else {
+            return Err(io::ErrorKind::OutOfMemory.into());
+        };
+        // SAFETY: as above. Zeroed, so the kernel never hands out uninitialised bytes.
+        let buffers = unsafe { alloc_zeroed(Self::buffers_layout()) };
+        let Some(buffers) = NonNull::new(buffers) else {
+            // SAFETY: allocated just above with this layout.
+            unsafe { dealloc(entries.as_ptr().cast(), Self::entries_layout()) };
+            return Err(io::ErrorKind::OutOfMemory.into());
+        };
+        let mut ring = BufRing {
+            entries,
+            buffers,
+            tail: 0,
+        };
+        for bid in 0..ENTRIES {
+            ring.write_entry(bid);
+        }
+        ring.publish();
+        Ok(ring)
+    }
+
+    /// The address to register with `IORING_REGISTER_PBUF_RING`.
+    pub(crate) fn ring_addr(&self) -> u64 {
+        self.entries.as_ptr() as u64
+    }
+
+    /// Hands buffer `bid` back to the kernel.
+    ///
+    /// The caller must have checked it out (a CQE named it) and keep no slice of it.
+    pub(crate) fn recycle(&mut self, bid: u16) {
+        debug_assert!(bid < ENTRIES);
+        self.write_entry(bid);
+        self.publish();
+    }
+
+    /// The first `len` bytes of buffer `bid`.
+    ///
+    /// # Safety
+    /// `bid` must be checked out (named by a reaped CQE, not recycled since), and `len` at
+    /// most what that CQE reported; the slice must be gone before `bid` is recycled.
+    pub(crate) unsafe fn filled(&self, bid: u16, len: usize) -> *const u8 {
+        debug_assert!(bid < ENTRIES && len <= BUF_SIZE);
+        // SAFETY: `bid < ENTRIES`, so the offset is inside the buffers' allocation.
+        unsafe { self.buffers.as_ptr().add(usize::from(bid) * BUF_SIZE) }
+    }
+
+    fn write_entry(&mut self, bid: u16) {
+        let index = usize::from(self.tail & (ENTRIES - 1));
+        // SAFETY: `index < ENTRIES`. The kernel reads entries only up to the published tail,
+        // and this one is past it until `publish`. The write goes through a raw pointer:
+        // entry 0's last field doubles as the shared tail, which we do not touch here
+        // (`set_*` write `addr`, `len` and `bid` only).
+        let entry = unsafe { &mut *self.entries.as_ptr().add(index) };
+        // SAFETY: `bid < ENTRIES`: inside the buffers' allocation.
+        let addr = unsafe { self.buffers.as_ptr().add(usize::from(bid) * BUF_SIZE) };
+        entry.set_addr(addr as u64);
+        entry.set_len(BUF_SIZE as u32);
+        entry.set_bid(bid);
+        self.tail = self.tail.wrapping_add(1);
+    }
+
+    /// Publishes the tail: the kernel may use every entry written before it.
+    fn publish(&self) {
+        // SAFETY: the tail is the `resv` field of entry 0, a u16 inside our allocation,
+        // aligned for an AtomicU16; the kernel reads it concurrently, hence the atomic store
+        // (Release: the entries written before are visible first).
+        let tail = unsafe { &*BufRingEntry::tail(self.entries.as_ptr()).cast::<AtomicU16>() };
+        tail.store(self.tail, Ordering::Release);
+    }
+}
+
+impl Drop for BufRing {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with these layouts; the driver drops the ring only when
+        // the kernel can no longer use it (it leaks the ring otherwise).
+        unsafe {
+            dealloc(self.entries.as_ptr().cast(), Self::entries_layout());
+            dealloc(self.buffers.as_ptr(), Self::buffers_layout());
+        }
+    }
+}
+
+impl std::fmt::Debug for BufRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BufRing").field("tail", &self.tail).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starts_full_and_recycles_in_order() {
+        let mut ring = BufRing::new().unwrap();
+        assert_eq!(ring.tail, ENTRIES);
+        ring.recycle(7);
+        // SAFETY: reading our own allocation; no kernel involved in this test.
+        let published = unsafe { *BufRingEntry::tail(ring.entries.as_ptr()) };
+        assert_eq!(published, ENTRIES.wrapping_add(1));
+        // The recycled buffer went into the slot after the last one, i.e. index 0 again.
+        // SAFETY: as above.
+        let entry = unsafe { &*ring.entries.as_ptr() };
+        assert_eq!(entry.bid(), 7);
+        assert_eq!(entry.len(), BUF_SIZE as u32);
+        // SAFETY: bid 7 is "checked out" by this test.
+        let addr = unsafe { ring.filled(7, 0) } as u64;
+        assert_eq!(entry.addr(), addr);
+    }
+}
