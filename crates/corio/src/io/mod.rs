@@ -20,3 +20,6 @@ pub(crate) mod driver;
 pub(crate) mod ring;
 pub(crate) mod source;
 pub(crate) mod stream_io;
+
+#[cfg(all(test, not(loom), not(miri)))] // io_uring syscalls
+mod ring_tests;

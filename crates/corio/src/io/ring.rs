@@ -17,10 +17,11 @@
 //! Where the kernel has them, reads and accepts are **multishot**: one recv op stays armed
 //! for the socket's life and fills buffers from the driver's provided-buffer ring as data
 //! arrives (a read copies out of the oldest one, then hands it back); one accept op stays
-//! armed on a listener and queues connections. Neither needs an SQE per call. An owner that
-//! falls behind (more than [`MAX_QUEUED_RECVS`] buffers or [`MAX_QUEUED_ACCEPTS`]
-//! connections queued) cancels its op, drains the queue and re-arms, so a slow reader
-//! cannot take the whole buffer pool, nor a busy listener accept without bound. When the
+//! armed on a listener and queues connections. Neither needs an SQE per call. Past
+//! [`MAX_QUEUED_RECVS`] buffers or [`MAX_QUEUED_ACCEPTS`] connections queued, the driver
+//! stops the op; the owner re-arms once it took the queue. So a reader that falls behind
+//! cannot take the whole buffer pool, nor a listener nobody accepts on take connections
+//! out of the kernel's backlog without bound. When the
 //! pool runs dry (`ENOBUFS`) a read falls back to one single-shot recv into its own buffer;
 //! when the kernel refuses multishot (`EINVAL`), the runtime uses single shots from then on.
 //!
@@ -154,8 +155,8 @@ impl<T: AsRawFd> RingSocket<T> {
                 return Poll::Ready(Ok(()));
             }
             if let Some(id) = st.multi {
-                let (shot, queued) = match ready!(self.handle.poll_shot(id, cx)) {
-                    Ok(taken) => taken,
+                let shot = match ready!(self.handle.poll_shot(id, cx)) {
+                    Ok(shot) => shot,
                     Err(err) => {
                         st.multi = None;
                         return Poll::Ready(Err(err));
@@ -163,9 +164,6 @@ impl<T: AsRawFd> RingSocket<T> {
                 };
                 if !shot.more() {
                     st.multi = None;
-                } else if queued >= MAX_QUEUED_RECVS {
-                    // Falling behind: stop receiving until the queue is drained.
-                    self.handle.cancel(id);
                 }
                 if let Some(err) = self.take_recv_shot(st, shot) {
                     return Poll::Ready(Err(err));
@@ -178,9 +176,10 @@ impl<T: AsRawFd> RingSocket<T> {
                 // writes only into buffers of the driver's ring. The fd stays open until the
                 // SQE is submitted (`release_ops` flushes first); then the kernel holds it.
                 let id = unsafe {
-                    self.handle.submit_multishot(ShotKind::Recv, || {
-                        opcode::RecvMulti::new(fd, PROVIDED_BUF_GROUP).build()
-                    })
+                    self.handle
+                        .submit_multishot(ShotKind::Recv, MAX_QUEUED_RECVS, || {
+                            opcode::RecvMulti::new(fd, PROVIDED_BUF_GROUP).build()
+                        })
                 };
                 match id {
                     Ok(id) => st.multi = Some(id),
@@ -527,8 +526,8 @@ impl<T: AsRawFd> RingSocket<T> {
         let mut st = lock(&self.accept);
         loop {
             if let AcceptOp::Multi(id) = *st {
-                let (shot, queued) = match ready!(self.handle.poll_shot(id, cx)) {
-                    Ok(taken) => taken,
+                let shot = match ready!(self.handle.poll_shot(id, cx)) {
+                    Ok(shot) => shot,
                     Err(err) => {
                         *st = AcceptOp::Idle;
                         return Poll::Ready(Err(err));
@@ -536,10 +535,6 @@ impl<T: AsRawFd> RingSocket<T> {
                 };
                 if !shot.more() {
                     *st = AcceptOp::Idle;
-                } else if queued >= MAX_QUEUED_ACCEPTS {
-                    // Connections pile up faster than they are taken: leave the rest in
-                    // the kernel's backlog until the queue is drained.
-                    self.handle.cancel(id);
                 }
                 match shot.result {
                     fd if fd >= 0 => {
@@ -602,11 +597,12 @@ impl<T: AsRawFd> RingSocket<T> {
                 // The listener fd stays open until the SQE is submitted (`release_ops`
                 // flushes first); then the kernel holds it.
                 let id = unsafe {
-                    self.handle.submit_multishot(ShotKind::Accept, || {
-                        opcode::AcceptMulti::new(fd)
-                            .flags(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)
-                            .build()
-                    })
+                    self.handle
+                        .submit_multishot(ShotKind::Accept, MAX_QUEUED_ACCEPTS, || {
+                            opcode::AcceptMulti::new(fd)
+                                .flags(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)
+                                .build()
+                        })
                 };
                 *st = AcceptOp::Multi(id?);
                 continue;

@@ -99,6 +99,9 @@ struct Shared {
     /// the kernel rejects one with `EINVAL` (the owner then falls back to single shots).
     multishot_recv: AtomicBool,
     multishot_accept: AtomicBool,
+    /// Provided buffers reported by a CQE and not recycled yet (tests check none leak).
+    #[cfg(test)]
+    checked_out: std::sync::atomic::AtomicIsize,
 }
 
 impl Shared {
@@ -194,6 +197,8 @@ impl Shared {
             for &bid in buffers {
                 ring.recycle(bid);
             }
+            #[cfg(test)]
+            self.checked_out.fetch_sub(buffers.len() as isize, SeqCst);
         }
     }
 
@@ -317,6 +322,8 @@ impl UringDriver {
             multishot_recv: AtomicBool::new(multishot && buf_ring.is_some()),
             multishot_accept: AtomicBool::new(multishot),
             buf_ring,
+            #[cfg(test)]
+            checked_out: std::sync::atomic::AtomicIsize::new(0),
         });
         let driver = UringDriver {
             shared: shared.clone(),
@@ -384,7 +391,7 @@ impl UringDriver {
     /// epoll reactor has events (the caller turns it with a zero timeout).
     pub(crate) fn dispatch(&mut self) -> bool {
         let mut epoll_ready = false;
-        {
+        let cancels = {
             let mut ops = self.shared.ops();
             // SAFETY: `&mut self` is exclusive and there is one driver per ring: this is the
             // only CompletionQueue in existence.
@@ -396,17 +403,27 @@ impl UringDriver {
                         epoll_ready = true;
                     }
                     CANCEL_TOKEN | WAKE_TOKEN => {}
-                    user_data => match ops.complete(user_data, cqe.result(), cqe.flags()) {
-                        Reaped::Wake(waker) => self.woken.push(waker),
-                        Reaped::Garbage(garbage, waker) => {
-                            self.garbage.push(garbage);
-                            self.woken.extend(waker);
+                    user_data => {
+                        #[cfg(test)]
+                        if io_uring::cqueue::buffer_select(cqe.flags()).is_some() {
+                            self.shared.checked_out.fetch_add(1, SeqCst);
                         }
-                        Reaped::Nothing => {}
-                    },
+                        match ops.complete(user_data, cqe.result(), cqe.flags()) {
+                            Reaped::Wake(waker) => self.woken.push(waker),
+                            Reaped::Garbage(garbage, waker) => {
+                                self.garbage.push(garbage);
+                                self.woken.extend(waker);
+                            }
+                            Reaped::Nothing => {}
+                        }
+                    }
                 }
             }
-            // Dropping `cq` hands the reaped slots back to the kernel.
+            // The loop consumed (and dropped) `cq`: the reaped slots are the kernel's again.
+            ops.take_cancels()
+        };
+        for id in cancels {
+            self.shared.cancel(id);
         }
         for garbage in self.garbage.drain(..) {
             self.shared.dispose(garbage);
@@ -532,15 +549,18 @@ impl UringHandle {
     /// # Safety
     /// As [`submit`](Self::submit); a multishot op owns no resources, so `build` must put
     /// no pointers into the entry (a recv names the provided-buffer group instead).
+    /// Past `limit` queued results the driver cancels the op (the owner re-arms after
+    /// taking the queue, which ends with an `ECANCELED` result).
     pub(crate) unsafe fn submit_multishot(
         &self,
         kind: ShotKind,
+        limit: usize,
         build: impl FnOnce() -> squeue::Entry,
     ) -> io::Result<OpId> {
         if self.shared.is_shutdown.load(SeqCst) {
             return Err(shutdown_error());
         }
-        let id = self.shared.ops().insert_multishot(kind);
+        let id = self.shared.ops().insert_multishot(kind, limit);
         let entry = build().user_data(id.0);
         // SAFETY: the entry carries no pointers (the caller's promise).
         if let Err(err) = unsafe { self.shared.push(&entry) } {
@@ -552,25 +572,13 @@ impl UringHandle {
 
     /// The next result of the multishot op `id` (after the one without `MORE`, `id` is
     /// gone); `Pending` with `cx`'s waker stored until one comes.
-    /// With the result comes how many more are queued behind it (an owner that falls behind
-    /// cancels the op with [`cancel`](Self::cancel) and re-arms once it caught up).
-    pub(crate) fn poll_shot(
-        &self,
-        id: OpId,
-        cx: &mut Context<'_>,
-    ) -> Poll<io::Result<(Shot, usize)>> {
+    pub(crate) fn poll_shot(&self, id: OpId, cx: &mut Context<'_>) -> Poll<io::Result<Shot>> {
         let mut ops = self.shared.ops();
         match ops.take_shot(id, Some(cx.waker())) {
-            Some(shot) => Poll::Ready(Ok(shot)),
+            Some((shot, _)) => Poll::Ready(Ok(shot)),
             None if self.shared.is_shutdown.load(SeqCst) => Poll::Ready(Err(shutdown_error())),
             None => Poll::Pending,
         }
-    }
-
-    /// Asks the kernel to stop the op `id` (its owner keeps it: the op completes with
-    /// `ECANCELED`, or with whatever it finished with first).
-    pub(crate) fn cancel(&self, id: OpId) {
-        self.shared.cancel(id);
     }
 
     /// Multishot recv into the provided buffers is available (and not ruled out since).
@@ -634,6 +642,12 @@ impl UringHandle {
     /// if the op already completed: the owner then acts on the completion itself.
     pub(crate) fn after_send(&self, id: OpId, after: AfterSend) -> Result<(), AfterSend> {
         self.shared.ops().set_after(id, after)
+    }
+
+    /// Provided buffers handed to us by a CQE and not recycled yet.
+    #[cfg(test)]
+    pub(crate) fn buffers_checked_out(&self) -> isize {
+        self.shared.checked_out.load(SeqCst)
     }
 
     /// Ops whose CQE has not been reaped yet.

@@ -121,6 +121,11 @@ pub(crate) enum ShotKind {
 struct Shots {
     kind: ShotKind,
     queue: VecDeque<Shot>,
+    /// Results queued before the op is stopped: an owner that falls behind (or never polls)
+    /// must not take every provided buffer, nor accept without bound. It re-arms once it
+    /// has taken the queue (ending with the `ECANCELED` result).
+    limit: usize,
+    cancelling: bool,
 }
 
 #[derive(Debug)]
@@ -243,6 +248,8 @@ pub(crate) struct Ops {
     free: Vec<u32>,
     /// Ops whose CQE has not been reaped yet (submitted or orphaned).
     in_flight: usize,
+    /// Multishot ops whose queue reached its limit: the reaper cancels them.
+    to_cancel: Vec<OpId>,
 }
 
 impl Ops {
@@ -257,7 +264,7 @@ impl Ops {
     }
 
     /// A multishot op: its results queue in the slot until taken.
-    pub(crate) fn insert_multishot(&mut self, kind: ShotKind) -> OpId {
+    pub(crate) fn insert_multishot(&mut self, kind: ShotKind, limit: usize) -> OpId {
         self.insert_op(Op {
             state: State::Submitted(None),
             resources: Resources::None,
@@ -266,6 +273,8 @@ impl Ops {
             shots: Some(Shots {
                 kind,
                 queue: VecDeque::new(),
+                limit,
+                cancelling: false,
             }),
         })
     }
@@ -350,6 +359,9 @@ impl Ops {
                 if last {
                     op.state = State::Completed(shot.result);
                     self.in_flight -= 1;
+                } else if shots.queue.len() >= shots.limit && !shots.cancelling {
+                    shots.cancelling = true;
+                    self.to_cancel.push(id);
                 }
                 waker.map_or(Reaped::Nothing, Reaped::Wake)
             }
@@ -365,6 +377,11 @@ impl Ops {
             // The last CQE came already; nothing follows it.
             State::Completed(_) => Reaped::Nothing,
         }
+    }
+
+    /// The multishot ops to cancel for having too many results queued.
+    pub(crate) fn take_cancels(&mut self) -> Vec<OpId> {
+        std::mem::take(&mut self.to_cancel)
     }
 
     /// The next result of the multishot op `id`, oldest first (the last one frees the
@@ -629,5 +646,86 @@ mod tests {
         ops.leak_in_flight();
         assert!(ops.take_completed(a, None).is_none());
         assert!(ops.take_completed(b, None).is_some());
+    }
+
+    // The kernel ABI's CQE flags (io-uring keeps its `sys` module private).
+    const MORE: u32 = 1 << 1; // IORING_CQE_F_MORE
+    const BUFFER: u32 = 1 << 0; // IORING_CQE_F_BUFFER
+
+    fn with_buffer(bid: u16, more: bool) -> u32 {
+        BUFFER | (u32::from(bid) << 16/* IORING_CQE_BUFFER_SHIFT */) | if more { MORE } else { 0 }
+    }
+
+    #[test]
+    fn multishot_results_queue_in_order_and_the_last_frees_the_slot() {
+        let mut ops = Ops::default();
+        let id = ops.insert_multishot(ShotKind::Recv, 16);
+        let (count, waker) = (Arc::new(Count(AtomicUsize::new(0))), None::<Waker>);
+        let waker = waker.unwrap_or_else(|| Waker::from(count.clone()));
+        assert!(ops.take_shot(id, Some(&waker)).is_none());
+        assert!(matches!(
+            ops.complete(id.0, 5, with_buffer(3, true)),
+            Reaped::Wake(_)
+        ));
+        assert!(matches!(
+            ops.complete(id.0, 7, with_buffer(4, true)),
+            Reaped::Nothing
+        ));
+        assert_eq!(ops.in_flight(), 1);
+        assert!(matches!(ops.complete(id.0, 0, 0), Reaped::Nothing));
+        assert_eq!(ops.in_flight(), 0, "the last result came");
+        let (first, queued) = ops.take_shot(id, None).unwrap();
+        assert_eq!(
+            (first.result, first.buffer(), first.more(), queued),
+            (5, Some(3), true, 2)
+        );
+        assert_eq!(ops.take_shot(id, None).unwrap().0.buffer(), Some(4));
+        let (last, _) = ops.take_shot(id, None).unwrap();
+        assert!(!last.more());
+        assert!(ops.take_shot(id, None).is_none(), "the slot is gone");
+        assert_eq!(
+            ops.insert(Resources::None, false).0 & u64::from(u32::MAX),
+            id.0 & u64::from(u32::MAX)
+        );
+    }
+
+    #[test]
+    fn an_orphaned_multishot_recv_hands_back_every_buffer() {
+        let mut ops = Ops::default();
+        let id = ops.insert_multishot(ShotKind::Recv, 16);
+        ops.complete(id.0, 5, with_buffer(1, true));
+        ops.complete(id.0, 5, with_buffer(2, true));
+        let Orphaned::Cancel(Some(mut queued)) = ops.orphan(id) else {
+            panic!("still in the kernel, with two results queued")
+        };
+        assert_eq!(queued.take_buffers(), [1, 2]);
+        let Reaped::Garbage(mut late, None) = ops.complete(id.0, 5, with_buffer(9, true)) else {
+            panic!("a late result of an orphan is garbage")
+        };
+        assert_eq!(late.take_buffers(), [9]);
+        let Reaped::Garbage(mut last, None) = ops.complete(id.0, -libc::ECANCELED, 0) else {
+            panic!("so is its last")
+        };
+        assert!(last.take_buffers().is_empty());
+        assert_eq!(ops.in_flight(), 0);
+        assert!(ops.in_flight_ids().is_empty());
+    }
+
+    #[test]
+    fn a_full_multishot_queue_asks_for_one_cancel() {
+        let mut ops = Ops::default();
+        let id = ops.insert_multishot(ShotKind::Accept, 2);
+        ops.complete(id.0, 100, MORE);
+        assert!(ops.take_cancels().is_empty());
+        ops.complete(id.0, 101, MORE);
+        ops.complete(id.0, 102, MORE);
+        assert_eq!(ops.take_cancels(), [id], "once, at the limit");
+        // The queued fds are not real: take them so no garbage closes them.
+        for expected in [100, 101, 102] {
+            assert_eq!(ops.take_shot(id, None).unwrap().0.result, expected);
+        }
+        ops.complete(id.0, -libc::ECANCELED, 0);
+        assert!(!ops.take_shot(id, None).unwrap().0.more());
+        assert_eq!(ops.in_flight(), 0);
     }
 }
