@@ -88,6 +88,22 @@ pub fn corio_runtime(flavor: Flavor) -> corio::runtime::Runtime {
     .expect("build a corio runtime")
 }
 
+/// [`corio_runtime`] on the epoll reactor whatever the default (`corio-epoll` in the
+/// suites: the io_uring driver's comparison).
+pub fn corio_epoll_runtime(flavor: Flavor) -> corio::runtime::Runtime {
+    let epoll = corio::runtime::IoDriverKind::Epoll;
+    match flavor {
+        Flavor::Ct => corio::runtime::Builder::new_current_thread()
+            .io_driver(epoll)
+            .build(),
+        Flavor::Mt2 => corio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .io_driver(epoll)
+            .build(),
+    }
+    .expect("build a corio runtime on epoll")
+}
+
 /// A fresh tokio runtime shaped like [`corio_runtime`], with `enable_all()` (the IO and time
 /// drivers, as `#[tokio::main]` has).
 pub fn tokio_runtime(flavor: Flavor) -> tokio::runtime::Runtime {

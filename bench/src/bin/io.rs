@@ -1,4 +1,5 @@
-//! The `io` suite: TCP over 127.0.0.1, corio against tokio.
+//! The `io` suite: TCP over 127.0.0.1, corio against tokio, and corio on its default driver
+//! (io_uring where the kernel allows it) against corio on epoll (`corio-epoll`).
 //!
 //! Each workload is written once, in the `workloads!` macro, and instantiated for each peer,
 //! so both run exactly the same code against their own `TcpListener`, `TcpStream`, `spawn`
@@ -309,6 +310,12 @@ macro_rules! workloads {
 }
 
 workloads!(corio_side, corio, io_util, corio_bench::corio_runtime);
+workloads!(
+    corio_epoll_side,
+    corio,
+    io_util,
+    corio_bench::corio_epoll_runtime
+);
 workloads!(tokio_side, tokio, io, corio_bench::tokio_runtime);
 
 /// The two contenders of a timed workload: `$workload(&rt, args...)` on a fresh runtime of
@@ -323,6 +330,10 @@ macro_rules! timed {
             Contender::new("tokio", || {
                 let rt = tokio_side::runtime($flavor);
                 $figure(tokio_side::$workload(&rt, $($arg),*))
+            }),
+            Contender::new("corio-epoll", || {
+                let rt = corio_epoll_side::runtime($flavor);
+                $figure(corio_epoll_side::$workload(&rt, $($arg),*))
             }),
         ]
     };
@@ -352,9 +363,13 @@ fn run_suite(opts: &Options) -> Result<(), String> {
     );
     println!("{}", machine_comment());
     println!(
-        "# runtimes: corio Builder::new_current_thread() / new_multi_thread().worker_threads(2); \
+        "# runtimes: corio Builder::new_current_thread() / new_multi_thread().worker_threads(2) \
+         on the default I/O driver ({:?} here; corio-epoll: .io_driver(IoDriverKind::Epoll)); \
          tokio the same plus enable_all(); client and server tasks on the same runtime, \
-         TCP_NODELAY on every echo connection"
+         TCP_NODELAY on every echo connection",
+        corio_side::runtime(corio_bench::Flavor::Ct)
+            .handle()
+            .io_driver()
     );
     println!(
         "# echo_rtt rps = {RTT_MSG}-byte round trips per second on one connection ({} per \
@@ -429,7 +444,11 @@ fn run_suite(opts: &Options) -> Result<(), String> {
         let medians = compare_children(
             &name,
             rounds,
-            &[(CORIO, child(CORIO)), ("tokio", child("tokio"))],
+            &[
+                (CORIO, child(CORIO)),
+                ("tokio", child("tokio")),
+                ("corio-epoll", child("corio-epoll")),
+            ],
         )?;
         let per_conn: Vec<String> = medians
             .iter()
@@ -448,7 +467,7 @@ fn run_suite(opts: &Options) -> Result<(), String> {
 /// The child side of `idle_1k`: `--rss-child <peer> <ct|mt2> <conns>`.
 fn rss_child(args: &[String]) -> Result<(), String> {
     let [peer, flavor, conns] = args else {
-        return Err("usage: io --rss-child <corio|tokio> <ct|mt2> <conns>".to_owned());
+        return Err("usage: io --rss-child <corio|tokio|corio-epoll> <ct|mt2> <conns>".to_owned());
     };
     let flavor = Flavor::from_suffix(flavor)
         .ok_or_else(|| format!("--rss-child: unknown flavor `{flavor}`"))?;
@@ -458,6 +477,7 @@ fn rss_child(args: &[String]) -> Result<(), String> {
     let measured = match peer.as_str() {
         "corio" => corio_side::idle_rss(flavor, conns),
         "tokio" => tokio_side::idle_rss(flavor, conns),
+        "corio-epoll" => corio_epoll_side::idle_rss(flavor, conns),
         other => return Err(format!("--rss-child: unknown peer `{other}`")),
     };
     let (growth, baseline) = measured.map_err(|e| format!("measuring: {e}"))?;

@@ -215,7 +215,9 @@ impl Builder {
     }
 
     /// Chooses the I/O driver. Without this call, `CORIO_DRIVER` (`auto`, `epoll` or
-    /// `uring`) decides, and without that, epoll.
+    /// `uring`) decides, and without that, `Auto`: io_uring where the kernel allows it
+    /// (5.11 or later, not disabled by `kernel.io_uring_disabled` or a seccomp filter),
+    /// epoll otherwise.
     ///
     /// The public types (sockets, listeners) are the same on both; on io_uring, TCP runs on
     /// the ring and everything else on an epoll reactor the ring watches. `Auto` uses
@@ -267,14 +269,14 @@ impl Builder {
         }
     }
 
-    /// The builder's choice, else `CORIO_DRIVER`, else epoll.
+    /// The builder's choice, else `CORIO_DRIVER`, else `Auto`.
     pub(crate) fn resolved_io_driver(&self) -> io::Result<IoDriverKind> {
         if let Some(kind) = self.io_driver {
             return Ok(kind);
         }
         match std::env::var(ENV_DRIVER) {
             Ok(value) => IoDriverKind::from_env_value(&value),
-            Err(_) => Ok(IoDriverKind::Epoll),
+            Err(_) => Ok(IoDriverKind::Auto),
         }
     }
 

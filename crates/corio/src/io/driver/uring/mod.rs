@@ -95,6 +95,8 @@ struct Shared {
     /// The provided buffers multishot recvs fill; `None` where the kernel refused the
     /// registration (before 5.19).
     buf_ring: Option<Mutex<BufRing>>,
+    /// Where the buffer ring's buffers start (fixed for its life): read without its lock.
+    buffers: Option<BuffersBase>,
     /// Multishot recv (6.0) and multishot accept (5.19) work here; cleared for good when
     /// the kernel rejects one with `EINVAL` (the owner then falls back to single shots).
     multishot_recv: AtomicBool,
@@ -273,6 +275,16 @@ pub(crate) fn probe() -> io::Result<IoUring> {
     Ok(ring)
 }
 
+/// The start of the provided buffers.
+#[derive(Clone, Copy)]
+struct BuffersBase(*const u8);
+
+// SAFETY: a plain address into the buffer ring's allocation, which `Shared` owns; who may
+// read which buffer is governed by the CQEs, not by this pointer.
+unsafe impl Send for BuffersBase {}
+// SAFETY: as above; the pointer itself is never written.
+unsafe impl Sync for BuffersBase {}
+
 /// Allocates the provided-buffer ring and registers it with `ring`.
 fn register_buf_ring(ring: &IoUring) -> io::Result<BufRing> {
     let buf_ring = BufRing::new()?;
@@ -321,6 +333,9 @@ impl UringDriver {
             is_shutdown: AtomicBool::new(false),
             multishot_recv: AtomicBool::new(multishot && buf_ring.is_some()),
             multishot_accept: AtomicBool::new(multishot),
+            buffers: buf_ring.as_ref().map(|ring| {
+                BuffersBase(ring.lock().unwrap_or_else(PoisonError::into_inner).base())
+            }),
             buf_ring,
             #[cfg(test)]
             checked_out: std::sync::atomic::AtomicIsize::new(0),
@@ -608,15 +623,16 @@ impl UringHandle {
     /// `bid` must come from a shot of this ring that reported `len` bytes, and must not be
     /// recycled while the returned pointer is used.
     pub(crate) unsafe fn provided(&self, bid: u16, len: usize) -> *const u8 {
-        let ring = self
+        let buffers = self
             .shared
-            .buf_ring
-            .as_ref()
-            .expect("a recv shot implies the buffer ring")
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        // SAFETY: forwarded from the caller.
-        unsafe { ring.filled(bid, len) }
+            .buffers
+            .expect("a recv shot implies the buffer ring");
+        debug_assert!(
+            usize::from(bid) < usize::from(buf_ring::ENTRIES) && len <= buf_ring::BUF_SIZE
+        );
+        // SAFETY: a shot's `bid` is below `ENTRIES`, so the offset is inside the buffers'
+        // allocation (which lives as long as `shared`); the rest is the caller's promise.
+        unsafe { buffers.0.add(usize::from(bid) * buf_ring::BUF_SIZE) }
     }
 
     /// Hands provided buffer `bid` back to the kernel.
