@@ -21,8 +21,8 @@
 //! [`MAX_QUEUED_RECVS`] buffers or [`MAX_QUEUED_ACCEPTS`] connections queued, the driver
 //! stops the op; the owner re-arms once it took the queue. So a reader that falls behind
 //! cannot take the whole buffer pool, nor a listener nobody accepts on take connections
-//! out of the kernel's backlog without bound. When the
-//! pool runs dry (`ENOBUFS`) a read falls back to one single-shot recv into its own buffer;
+//! out of the kernel's backlog without bound. When the pool runs dry (`ENOBUFS`) it grows;
+//! at its full size a read falls back to one single-shot recv into its own buffer;
 //! when the kernel refuses multishot (`EINVAL`), the runtime uses single shots from then on.
 //!
 //! Dropping the socket cancels its recv and accept (a recv in the kernel holds a reference
@@ -271,7 +271,9 @@ impl<T: AsRawFd> RingSocket<T> {
                 }
                 match n {
                     0 => st.eof = true,
-                    n if n == -libc::ENOBUFS => st.single_once = true,
+                    // The pool ran dry: grow it, or (at its limit) receive once into
+                    // this socket's own buffer.
+                    n if n == -libc::ENOBUFS => st.single_once = !self.handle.grow_buffers(),
                     n if n == -libc::EINVAL => self.handle.disable_multishot(ShotKind::Recv),
                     n if is_retry(n) => {}
                     n => return Some(io::Error::from_raw_os_error(-n)),

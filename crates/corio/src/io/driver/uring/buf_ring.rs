@@ -11,9 +11,17 @@
 //! buffers themselves, both allocated here and freed only when the ring is dropped — which
 //! the driver does only once the kernel can no longer write into them (no op in flight), and
 //! otherwise leaks (see `Shared::drop`).
+//!
+//! **Growth.** The buffers are one anonymous mapping of `ENTRIES * BUF_SIZE` bytes, but only
+//! [`INITIAL`] of them are handed to the kernel at first; each time the kernel runs out
+//! (`ENOBUFS`) [`grow`](BufRing::grow) hands over [`INITIAL`] more, up to `ENTRIES`. The
+//! kernel cycles through the buffers it was given (the ring is FIFO), so a runtime serving
+//! 50 connections touches 256 KiB of buffers, not 4 MiB: pages never handed over are never
+//! resident.
 
 use std::alloc::{Layout, alloc_zeroed, dealloc};
 use std::io;
+use std::ptr;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU16, Ordering};
 
@@ -26,6 +34,8 @@ pub(crate) const ENTRIES: u16 = 1024;
 pub(crate) const BUF_SIZE: usize = 4096;
 /// The buffer group id multishot recvs name.
 pub(crate) const GROUP: u16 = 0;
+/// Buffers handed to the kernel at first, and added by each [`BufRing::grow`].
+pub(crate) const INITIAL: u16 = 64;
 
 const PAGE: usize = 4096;
 
@@ -36,6 +46,8 @@ pub(crate) struct BufRing {
     buffers: NonNull<u8>,
     /// Our copy of the tail (the kernel only reads the published one).
     tail: u16,
+    /// Buffers handed to the kernel so far (ids `0..provided`).
+    provided: u16,
 }
 
 // SAFETY: the raw pointers are owned allocations; `BufRing` is only used behind a mutex.
@@ -47,8 +59,8 @@ impl BufRing {
             .expect("a valid layout")
     }
 
-    fn buffers_layout() -> Layout {
-        Layout::from_size_align(usize::from(ENTRIES) * BUF_SIZE, PAGE).expect("a valid layout")
+    fn buffers_len() -> usize {
+        usize::from(ENTRIES) * BUF_SIZE
     }
 
     /// Allocates the ring with every buffer in it (not yet registered).
@@ -58,23 +70,48 @@ impl BufRing {
         let Some(entries) = NonNull::new(entries) else {
             return Err(io::ErrorKind::OutOfMemory.into());
         };
-        // SAFETY: as above. Zeroed, so the kernel never hands out uninitialised bytes.
-        let buffers = unsafe { alloc_zeroed(Self::buffers_layout()) };
-        let Some(buffers) = NonNull::new(buffers) else {
+        // An anonymous mapping: zero-filled on first touch, so buffers the kernel never gets
+        // cost address space only (an allocator's zeroed allocation of this alignment would
+        // write every page).
+        // SAFETY: a fresh private anonymous mapping; no existing memory is affected.
+        let buffers = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                Self::buffers_len(),
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if buffers == libc::MAP_FAILED {
+            let err = io::Error::last_os_error();
             // SAFETY: allocated just above with this layout.
             unsafe { dealloc(entries.as_ptr().cast(), Self::entries_layout()) };
-            return Err(io::ErrorKind::OutOfMemory.into());
-        };
+            return Err(err);
+        }
         let mut ring = BufRing {
             entries,
-            buffers,
+            buffers: NonNull::new(buffers.cast()).expect("mmap succeeded"),
             tail: 0,
+            provided: 0,
         };
-        for bid in 0..ENTRIES {
-            ring.write_entry(bid);
-        }
-        ring.publish();
+        ring.grow();
         Ok(ring)
+    }
+
+    /// Hands the kernel [`INITIAL`] more buffers; false once all `ENTRIES` are in use.
+    pub(crate) fn grow(&mut self) -> bool {
+        if self.provided == ENTRIES {
+            return false;
+        }
+        let more = INITIAL.min(ENTRIES - self.provided);
+        for bid in self.provided..self.provided + more {
+            self.write_entry(bid);
+        }
+        self.provided += more;
+        self.publish();
+        true
     }
 
     /// The address to register with `IORING_REGISTER_PBUF_RING`.
@@ -86,7 +123,7 @@ impl BufRing {
     ///
     /// The caller must have checked it out (a CQE named it) and keep no slice of it.
     pub(crate) fn recycle(&mut self, bid: u16) {
-        debug_assert!(bid < ENTRIES);
+        debug_assert!(bid < self.provided);
         self.write_entry(bid);
         self.publish();
     }
@@ -124,11 +161,11 @@ impl BufRing {
 
 impl Drop for BufRing {
     fn drop(&mut self) {
-        // SAFETY: allocated in `new` with these layouts; the driver drops the ring only when
-        // the kernel can no longer use it (it leaks the ring otherwise).
+        // SAFETY: allocated (and mapped) in `new` with these sizes; the driver drops the
+        // ring only when the kernel can no longer use it (it leaks the ring otherwise).
         unsafe {
             dealloc(self.entries.as_ptr().cast(), Self::entries_layout());
-            dealloc(self.buffers.as_ptr(), Self::buffers_layout());
+            libc::munmap(self.buffers.as_ptr().cast(), Self::buffers_len());
         }
     }
 }
@@ -143,16 +180,38 @@ impl std::fmt::Debug for BufRing {
 mod tests {
     use super::*;
 
+    fn published(ring: &BufRing) -> u16 {
+        // SAFETY: reading our own allocation; no kernel involved in these tests.
+        unsafe { *BufRingEntry::tail(ring.entries.as_ptr()) }
+    }
+
     #[test]
-    fn starts_full_and_recycles_in_order() {
+    fn grows_in_steps_up_to_the_ring_size() {
         let mut ring = BufRing::new().unwrap();
-        assert_eq!(ring.tail, ENTRIES);
+        assert_eq!((ring.provided, published(&ring)), (INITIAL, INITIAL));
+        let mut steps = 1;
+        while ring.grow() {
+            steps += 1;
+        }
+        assert_eq!(steps, ENTRIES / INITIAL);
+        assert_eq!((ring.provided, published(&ring)), (ENTRIES, ENTRIES));
+        // Every buffer was handed over once, each with its own id and address.
+        for index in 0..usize::from(ENTRIES) {
+            // SAFETY: as in `published`.
+            let entry = unsafe { &*ring.entries.as_ptr().add(index) };
+            assert_eq!(usize::from(entry.bid()), index);
+            assert_eq!(entry.addr(), ring.base() as u64 + (index * BUF_SIZE) as u64);
+        }
+    }
+
+    #[test]
+    fn recycles_into_the_next_slot() {
+        let mut ring = BufRing::new().unwrap();
+        while ring.grow() {}
         ring.recycle(7);
-        // SAFETY: reading our own allocation; no kernel involved in this test.
-        let published = unsafe { *BufRingEntry::tail(ring.entries.as_ptr()) };
-        assert_eq!(published, ENTRIES.wrapping_add(1));
+        assert_eq!(published(&ring), ENTRIES.wrapping_add(1));
         // The recycled buffer went into the slot after the last one, i.e. index 0 again.
-        // SAFETY: as above.
+        // SAFETY: as in `published`.
         let entry = unsafe { &*ring.entries.as_ptr() };
         assert_eq!(entry.bid(), 7);
         assert_eq!(entry.len(), BUF_SIZE as u32);

@@ -635,6 +635,14 @@ impl UringHandle {
         unsafe { buffers.0.add(usize::from(bid) * buf_ring::BUF_SIZE) }
     }
 
+    /// The provided buffers ran out: hands the kernel more. False if all are in use.
+    pub(crate) fn grow_buffers(&self) -> bool {
+        self.shared
+            .buf_ring
+            .as_ref()
+            .is_some_and(|ring| ring.lock().unwrap_or_else(PoisonError::into_inner).grow())
+    }
+
     /// Hands provided buffer `bid` back to the kernel.
     pub(crate) fn recycle(&self, bid: u16) {
         self.shared.recycle(&[bid]);
