@@ -2,8 +2,9 @@
 //!
 //! One ring per runtime. Any thread may submit (the SQ sits behind a mutex); only the thread
 //! holding `&mut UringDriver` — the one that parks — reaps completions. Files: `ops` (the
-//! slab of in-flight ops and their owned resources; pure) and this file (the ring, the SQ,
-//! parking, dispatch, cancellation and shutdown).
+//! slab of in-flight ops and their owned resources; pure), `fs_ops` (the file-system
+//! opcodes probed for `corio::fs`) and this file (the ring, the SQ, parking, dispatch,
+//! cancellation and shutdown).
 //!
 //! # Invariants
 //!
@@ -36,6 +37,7 @@
 //! the epoll eventfd, the fallback unpark) completes it. [`UringDriver::dispatch`] reports
 //! that, and the caller turns the epoll reactor without waiting.
 
+mod fs_ops;
 mod ops;
 
 use std::io;
@@ -47,6 +49,7 @@ use std::time::{Duration, Instant};
 
 use io_uring::{IoUring, opcode, squeue, types};
 
+pub(crate) use fs_ops::{FsOps, StatxBuf};
 pub(crate) use ops::{AcceptAddr, AfterSend, Completion, OpId, Resources};
 use ops::{Ops, Orphaned, Reaped};
 
@@ -88,6 +91,8 @@ struct Shared {
     sleeping: AtomicBool,
     /// Set at shutdown: no new ops.
     is_shutdown: AtomicBool,
+    /// The file-system ops this kernel supports (probed at start; none is required).
+    fs_ops: FsOps,
 }
 
 impl Shared {
@@ -232,12 +237,14 @@ impl UringDriver {
     /// A driver on a fresh ring; `epoll_fd` is the epoll reactor it keeps a poll on.
     pub(crate) fn new(epoll_fd: RawFd) -> io::Result<(UringDriver, UringHandle)> {
         let ring = probe()?;
+        let fs_ops = FsOps::probe(&ring);
         let shared = Arc::new(Shared {
             ring,
             sq: Mutex::new(()),
             ops: Mutex::new(Ops::default()),
             sleeping: AtomicBool::new(false),
             is_shutdown: AtomicBool::new(false),
+            fs_ops,
         });
         let driver = UringDriver {
             shared: shared.clone(),
@@ -453,6 +460,11 @@ impl UringHandle {
     /// if the op already completed: the owner then acts on the completion itself.
     pub(crate) fn after_send(&self, id: OpId, after: AfterSend) -> Result<(), AfterSend> {
         self.shared.ops().set_after(id, after)
+    }
+
+    /// The file-system ops this ring runs (the rest of `corio::fs` uses the blocking pool).
+    pub(crate) fn fs_ops(&self) -> FsOps {
+        self.shared.fs_ops
     }
 
     /// Ops whose CQE has not been reaped yet.

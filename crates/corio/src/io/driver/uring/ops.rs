@@ -35,6 +35,10 @@ pub(crate) enum Resources {
     Accept(Box<AcceptAddr>),
     /// The address a connect reads.
     Addr(Box<socket2::SockAddr>),
+    /// The path an open reads (`corio::fs`).
+    Path(std::ffi::CString),
+    /// The path a statx reads and the buffer it fills (`corio::fs`).
+    Statx(Box<super::fs_ops::StatxBuf>),
 }
 
 /// A `sockaddr_storage` (socket2's transparent wrapper) plus the length the kernel updates.
