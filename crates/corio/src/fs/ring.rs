@@ -44,7 +44,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use io_uring::{opcode, types};
+use io_uring::{opcode, squeue, types};
 
 use super::Metadata;
 use crate::io::driver::uring::{Completion, FsOps, OpId, Resources, StatxBuf, UringHandle};
@@ -113,7 +113,7 @@ impl RingOp {
         result_is_fd: bool,
         cancel_on_drop: bool,
         file: Option<&Arc<std::fs::File>>,
-        build: impl FnOnce(&mut Resources) -> io_uring::squeue::Entry,
+        build: impl FnOnce(&mut Resources) -> squeue::Entry,
     ) -> io::Result<RingOp> {
         // SAFETY: the caller's promise, passed on; `file` is kept open by this `RingOp`
         // until the SQE is submitted (see `Drop`) or completes.
@@ -176,6 +176,10 @@ impl FsRing {
                         .flags(flags | libc::O_CLOEXEC)
                         .mode(mode)
                         .build()
+                        // In a worker, as open(2): the kernel's inline attempt adds
+                        // O_NONBLOCK, so a FIFO opened for reading would not wait for a
+                        // writer, and one opened for writing would fail with ENXIO.
+                        .flags(squeue::Flags::ASYNC)
                 })?
             };
             let done = op.completion().await?;
