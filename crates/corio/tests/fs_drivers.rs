@@ -342,6 +342,7 @@ fn errors_map_like_std() {
                 .open(&missing)
                 .await
                 .unwrap_err();
+            #[allow(clippy::nonsensical_open_options)] // the point: std's error for it
             let std_err = std::fs::OpenOptions::new()
                 .read(true)
                 .truncate(true)
@@ -356,7 +357,7 @@ fn errors_map_like_std() {
             // read-only sysctl opened for writing (refused even to root).
             let locked = dir.join("locked");
             std::fs::write(&locked, "secret").unwrap();
-            std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0))
+            std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o000))
                 .unwrap();
             let std_kind = std::fs::File::open(&locked).map(drop).map_err(kind);
             let ours = File::open(&locked).await.map(drop).map_err(kind);

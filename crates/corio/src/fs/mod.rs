@@ -20,7 +20,7 @@
 //! | [`File`] reads and writes (`AsyncRead`, `AsyncWrite`) | `IORING_OP_READ` / `IORING_OP_WRITE` at the file position |
 //! | [`File::sync_all`], [`File::sync_data`] | `IORING_OP_FSYNC` |
 //! | [`File::metadata`], [`metadata`], [`symlink_metadata`], [`DirEntry::metadata`] | `IORING_OP_STATX` |
-//! | [`read`], [`read_to_string`], [`write`] | open, statx (size hint), reads / writes |
+//! | [`read`], [`read_to_string`], [`write()`] | open, statx (size hint), reads / writes |
 //!
 //! Everything else (seeks, `set_len`, directories, renames, links, permissions, ...) stays on
 //! the blocking pool, as does any of the above whose opcode the kernel's io_uring lacks
