@@ -485,3 +485,58 @@ impl Drop for WriteAll {
         // Otherwise `state` drops here: its `RingOp` orphans the write without cancelling.
     }
 }
+
+#[cfg(all(test, not(loom), not(miri)))] // io_uring syscalls
+mod tests {
+    use super::*;
+    use crate::runtime::{Builder, IoDriverKind};
+    use std::task::Waker;
+    use std::time::{Duration, Instant};
+
+    /// Polls `future` once with a no-op waker (its op is submitted), then drops it.
+    fn poll_once_and_drop<F: Future>(future: F) {
+        let mut future = std::pin::pin!(future);
+        let _ = future
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()));
+    }
+
+    /// Every kind of fs op, dropped right after submission: each is orphaned and its slot
+    /// freed once the kernel completes it; none stays in the slab.
+    #[test]
+    fn dropped_ops_leave_nothing_in_the_slab() {
+        let Ok(rt) = Builder::new_current_thread()
+            .io_driver(IoDriverKind::Uring)
+            .build()
+        else {
+            return; // no io_uring here
+        };
+        let path = std::env::temp_dir().join(format!("corio-ring-slab-{}", std::process::id()));
+        std::fs::write(&path, vec![7u8; 100_000]).unwrap();
+        rt.block_on(async {
+            let ring = current(|_| true).expect("a uring runtime has a ring");
+            assert_eq!(ring.ops, ring.handle.fs_ops());
+            for _ in 0..50 {
+                poll_once_and_drop(ring.open(&path, libc::O_RDONLY, 0));
+                poll_once_and_drop(ring.statx_path(&path, false));
+                poll_once_and_drop(ring.read_file(&path));
+                let file = Arc::new(std::fs::File::open(&path).unwrap());
+                poll_once_and_drop(ring.read_into(&file, Vec::with_capacity(4096), 4096));
+                poll_once_and_drop(ring.fsync(&file, true));
+                poll_once_and_drop(ring.statx_file(&file));
+            }
+            // Nothing was reaped yet (the driver has not turned since).
+            assert!(ring.handle.in_flight() >= 6 * 50);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while ring.handle.in_flight() > 0 {
+                assert!(
+                    Instant::now() < deadline,
+                    "{} ops never reaped",
+                    ring.handle.in_flight()
+                );
+                crate::time::sleep(Duration::from_millis(1)).await;
+            }
+        });
+        std::fs::remove_file(&path).unwrap();
+    }
+}
