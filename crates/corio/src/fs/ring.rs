@@ -222,8 +222,10 @@ impl FsRing {
     ) -> io::Result<Metadata> {
         let dirfd = file.map_or(libc::AT_FDCWD, |file| file.as_raw_fd());
         loop {
-            // SAFETY: the path and the statx buffer the kernel fills are both in the op's own
-            // box, which stays in the slab until the completion; the fd is `file`'s.
+            // SAFETY: the path and the statx buffer the kernel fills (as big as the kernel's
+            // struct: checked in `fs_ops`) are both in the op's own box, which stays in the
+            // slab until the completion; the fd is `file`'s (kept open by the op) or
+            // `AT_FDCWD`.
             let mut op = unsafe {
                 RingOp::submit(self, Resources::Statx(target), false, false, file, |res| {
                     let Resources::Statx(target) = res else {

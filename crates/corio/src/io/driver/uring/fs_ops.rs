@@ -49,6 +49,11 @@ impl FsOps {
     }
 }
 
+/// The kernel writes its whole `struct statx`, 256 bytes on every kernel so far (later
+/// fields come out of its spare space): the buffer must be at least that big.
+const KERNEL_STATX_SIZE: usize = 256;
+const _: () = assert!(std::mem::size_of::<libc::statx>() >= KERNEL_STATX_SIZE);
+
 /// The path a statx reads and the buffer it fills, boxed in the op's slot so neither moves
 /// nor is freed while the kernel may use them.
 pub(crate) struct StatxBuf {
