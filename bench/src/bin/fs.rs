@@ -25,7 +25,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use corio::runtime::IoDriverKind;
-use corio_bench::{CORIO, Contender, Flavor, Metric, Options, USAGE, compare, machine_comment, micros};
+use corio_bench::{
+    CORIO, Contender, Flavor, Metric, Options, USAGE, compare, machine_comment, micros,
+};
 
 /// Tasks calling at once.
 const TASKS: usize = 8;
@@ -119,7 +121,9 @@ mod corio_side {
             }
             Call::Write4k => {
                 let data = [task as u8; SMALL];
-                corio::fs::write(files.output(task), data).await.expect("write");
+                corio::fs::write(files.output(task), data)
+                    .await
+                    .expect("write");
             }
             Call::Statx => {
                 let meta = corio::fs::metadata(&files.small).await.expect("metadata");
@@ -141,7 +145,12 @@ mod corio_side {
     }
 
     /// `TASKS` tasks, each making `calls` calls; the time from the start to the last.
-    pub fn run(rt: &corio::runtime::Runtime, files: &Arc<Files>, what: Call, calls: usize) -> Duration {
+    pub fn run(
+        rt: &corio::runtime::Runtime,
+        files: &Arc<Files>,
+        what: Call,
+        calls: usize,
+    ) -> Duration {
         rt.block_on(async {
             let start = Instant::now();
             let tasks: Vec<_> = (0..TASKS)
@@ -174,7 +183,9 @@ mod tokio_side {
             }
             Call::Write4k => {
                 let data = [task as u8; SMALL];
-                tokio::fs::write(files.output(task), data).await.expect("write");
+                tokio::fs::write(files.output(task), data)
+                    .await
+                    .expect("write");
             }
             Call::Statx => {
                 let meta = tokio::fs::metadata(&files.small).await.expect("metadata");
@@ -195,7 +206,12 @@ mod tokio_side {
         }
     }
 
-    pub fn run(rt: &tokio::runtime::Runtime, files: &Arc<Files>, what: Call, calls: usize) -> Duration {
+    pub fn run(
+        rt: &tokio::runtime::Runtime,
+        files: &Arc<Files>,
+        what: Call,
+        calls: usize,
+    ) -> Duration {
         rt.block_on(async {
             let start = Instant::now();
             let tasks: Vec<_> = (0..TASKS)
@@ -216,13 +232,15 @@ mod tokio_side {
     }
 }
 
-/// Checks that `path`'s directory can take the ring's ops; the suite needs io_uring.
+/// Whether this kernel lets corio build an io_uring runtime: the suite compares against one.
 fn uring_available() -> Result<(), String> {
     corio::runtime::Builder::new_current_thread()
         .io_driver(IoDriverKind::Uring)
         .build()
         .map(drop)
-        .map_err(|err| format!("the fs suite compares against io_uring, which is unavailable: {err}"))
+        .map_err(|err| {
+            format!("the fs suite compares against io_uring, which is unavailable: {err}")
+        })
 }
 
 fn run_suite(opts: &Options) -> Result<(), String> {
@@ -233,7 +251,11 @@ fn run_suite(opts: &Options) -> Result<(), String> {
     println!(
         "# fs suite: corio::fs on io_uring (corio) vs on the blocking pool (corio-epoll) vs \
          tokio::fs, {rounds} alternating rounds after 1 warm-up, medians{}",
-        if opts.quick { " (--quick: smaller sizes)" } else { "" }
+        if opts.quick {
+            " (--quick: smaller sizes)"
+        } else {
+            ""
+        }
     );
     println!("{}", machine_comment());
     println!(
