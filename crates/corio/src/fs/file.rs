@@ -15,12 +15,12 @@
 //!   with its [`Outcome`]; `Inner::buf` is then an empty placeholder. A ring op's buffer sits
 //!   in the ring driver's op slab while the kernel may write into it.
 //! - **Read.** With unread bytes in the buffer, `poll_read` copies from it. Otherwise it
-//!   starts one blocking read of up to [`MAX_BUF`] bytes into the buffer and, once it lands,
+//!   starts one read of up to [`MAX_BUF`] bytes into the buffer and, once it lands,
 //!   serves from it. The OS cursor is therefore ahead of the `File`'s logical position by the
 //!   unread count ([`Buf::unread`]); every operation that depends on the cursor first discards
 //!   those bytes and moves the cursor back by as many (seek folds the correction into its
 //!   target).
-//! - **Write.** `poll_write` copies up to `MAX_BUF` bytes into the buffer, starts a blocking
+//! - **Write.** `poll_write` copies up to `MAX_BUF` bytes into the buffer, starts a
 //!   `write_all` of them and returns `Ok(n)` at once. Its error is kept in
 //!   [`Inner::write_err`] and returned by the next read, write, seek, flush, close,
 //!   `sync_all`, `sync_data` or `set_len`.
