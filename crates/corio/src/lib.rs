@@ -24,7 +24,7 @@
 //! - [`runtime`]: builders, handles, entry points, and the driver the loops sleep in;
 //! - `io`: the epoll reactor; [`net`]: TCP, UDP and Unix sockets on it;
 //! - [`io_util`]: the futures-io traits and their conveniences; [`fs`]: files on the blocking
-//!   pool;
+//!   pool, or as ring ops on io_uring;
 //! - [`process`]: child processes with async pipes; [`signal`]: `ctrl_c` and signal streams;
 //! - `blocking`: the thread pool behind [`spawn_blocking`] / [`to_thread`];
 //! - [`sync`]: locks, semaphores, events, channels and queues;

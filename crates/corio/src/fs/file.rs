@@ -1,22 +1,26 @@
-//! `File`: an open file whose reads, writes and seeks run on the blocking pool.
+//! `File`: an open file whose reads, writes and seeks run on the blocking pool, or — on an
+//! io_uring runtime — reads, writes, fsyncs and statx as ring ops (`fs/ring.rs`).
 //!
 //! # The state machine
 //!
 //! A `File` is the std file behind an `Arc` plus an [`Inner`] that is either idle or has
-//! exactly one blocking operation in flight ([`Inner::op`]). Every operation that touches the
-//! file descriptor goes through that one slot, so operations on a `File` happen in the order
-//! they were issued, as they would on a std file used from one thread.
+//! exactly one operation in flight ([`Inner::op`]): a blocking task, or a ring op
+//! ([`Running`]). Every operation that touches the file descriptor goes through that one
+//! slot, so operations on a `File` happen in the order they were issued, as they would on a
+//! std file used from one thread. Both kinds produce the same `(Buf, Outcome)`, so
+//! everything below holds for either.
 //!
 //! - **Buffer.** Idle, [`Inner::buf`] is the reusable buffer. While an operation is in
-//!   flight, the blocking task owns the buffer (and an `Arc` of the file) and hands both back
-//!   with its [`Outcome`]; `Inner::buf` is then an empty placeholder.
+//!   flight, the operation owns the buffer (and an `Arc` of the file) and hands both back
+//!   with its [`Outcome`]; `Inner::buf` is then an empty placeholder. A ring op's buffer sits
+//!   in the ring driver's op slab while the kernel may write into it.
 //! - **Read.** With unread bytes in the buffer, `poll_read` copies from it. Otherwise it
-//!   starts one blocking read of up to [`MAX_BUF`] bytes into the buffer and, once it lands,
+//!   starts one read of up to [`MAX_BUF`] bytes into the buffer and, once it lands,
 //!   serves from it. The OS cursor is therefore ahead of the `File`'s logical position by the
 //!   unread count ([`Buf::unread`]); every operation that depends on the cursor first discards
 //!   those bytes and moves the cursor back by as many (seek folds the correction into its
 //!   target).
-//! - **Write.** `poll_write` copies up to `MAX_BUF` bytes into the buffer, starts a blocking
+//! - **Write.** `poll_write` copies up to `MAX_BUF` bytes into the buffer, starts a
 //!   `write_all` of them and returns `Ok(n)` at once. Its error is kept in
 //!   [`Inner::write_err`] and returned by the next read, write, seek, flush, close,
 //!   `sync_all`, `sync_data` or `set_len`.
@@ -32,35 +36,42 @@
 //!   the slot at a time, and they cannot overlap the poll methods (those need `&mut`).
 //! - **Drop.** Dropping the `File` drops the in-flight operation's `JoinHandle`, which detaches
 //!   the blocking task: it still completes (a write still lands), then drops its `Arc` of the
-//!   file, and the last `Arc` closes it.
+//!   file, and the last `Arc` closes it. A ring write dropped in flight is finished by a task
+//!   of its own (`ring::WriteAll`); a ring read is cancelled; either way the driver frees the
+//!   buffer only after the kernel's completion.
+//! - **Ring ops start at once.** A ring op is polled once (with a no-op waker) as soon as it
+//!   is created, so its SQE is queued before `poll_write` reports the bytes written; the
+//!   ring submits it at its next loop turn.
 //!
 //! There is no `unsafe` here.
 
 use std::any::Any;
 use std::fmt;
-use std::fs::{Metadata, Permissions};
-use std::future::poll_fn;
+use std::fs::Permissions;
+use std::future::{Future, poll_fn};
 use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll, Waker, ready};
 
 use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
 use futures_util::lock::Mutex;
 
-use super::{OpenOptions, asyncify, join_error, spawn_io};
+use super::ring::{self, FsRing};
+use super::{Metadata, OpenOptions, asyncify, join_error, spawn_io};
 use crate::task::JoinHandle;
 
-/// The most one blocking read fetches, and one blocking write takes, in bytes.
+/// The most one read fetches, and one write takes, in bytes.
 const MAX_BUF: usize = 64 * 1024;
 
 /// An open file on the file system, for async reading and writing.
 ///
 /// Implements [`AsyncRead`], [`AsyncWrite`] and [`AsyncSeek`], so the extension traits in
 /// [`io_util`](crate::io_util) (`read_to_end`, `write_all`, `seek`, ...) and adapters like
-/// `BufReader` work on it. The blocking calls run on the runtime's blocking pool, one at a
-/// time, in the order issued.
+/// `BufReader` work on it. The system calls run one at a time, in the order issued: on the
+/// runtime's blocking pool, or, on an io_uring runtime, as ring operations (reads, writes,
+/// `sync_all`, `sync_data` and `metadata`; seeks and the rest stay on the blocking pool).
 ///
 /// **Writes complete in the background**: `write` returns as soon as the bytes are copied
 /// into the file's buffer. An error from that write is returned by the next operation on the
@@ -68,7 +79,7 @@ const MAX_BUF: usize = 64 * 1024;
 /// writes with `flush` (or `sync_all`, which also waits for the disk). Dropping a `File` does
 /// not cancel a write in flight; it still lands, but its error goes unseen.
 ///
-/// **Reads are buffered**: a read fetches up to 64 KiB in one blocking call and serves
+/// **Reads are buffered**: a read fetches up to 64 KiB in one system call and serves
 /// smaller reads from that buffer. Seeks account for the bytes fetched but not yet read, so
 /// the position a program sees is the one it would see with a std file.
 ///
@@ -107,7 +118,7 @@ pub struct File {
 struct Inner {
     /// Idle: the reusable buffer. With an operation in flight: an empty placeholder.
     buf: Buf,
-    /// The blocking operation in flight, if any.
+    /// The operation in flight, if any.
     op: Option<Op>,
     /// The error of a background write, for the next operation to return.
     write_err: Option<io::Error>,
@@ -116,10 +127,18 @@ struct Inner {
     done: Option<Outcome>,
 }
 
-/// A blocking operation in flight.
+/// An operation in flight.
 struct Op {
     kind: Kind,
-    task: JoinHandle<(Buf, Outcome)>,
+    running: Running,
+}
+
+/// Where an operation runs.
+enum Running {
+    /// A task on the blocking pool.
+    Blocking(JoinHandle<(Buf, Outcome)>),
+    /// Ring ops (`fs/ring.rs`), driven by polling this future.
+    Ring(Pin<Box<dyn Future<Output = (Buf, Outcome)> + Send>>),
 }
 
 /// What an operation in flight is, to build its outcome if its task produces none.
@@ -131,7 +150,7 @@ enum Kind {
     Other,
 }
 
-/// The result of a blocking operation.
+/// The result of an operation.
 enum Outcome {
     Read(io::Result<usize>),
     Write(io::Result<()>),
@@ -207,11 +226,20 @@ impl Inner {
         let Some(op) = &mut self.op else {
             return Poll::Ready(());
         };
-        let (buf, outcome) = match ready!(Pin::new(&mut op.task).poll(cx)) {
-            Ok(done) => done,
-            Err(err) => (Buf::default(), op.kind.failed(join_error(err))),
+        let (buf, outcome) = match &mut op.running {
+            Running::Blocking(task) => match ready!(Pin::new(task).poll(cx)) {
+                Ok(done) => done,
+                Err(err) => (Buf::default(), op.kind.failed(join_error(err))),
+            },
+            Running::Ring(ring) => ready!(ring.as_mut().poll(cx)),
         };
         self.op = None;
+        self.settle(buf, outcome);
+        Poll::Ready(())
+    }
+
+    /// Takes back the buffer of a finished operation and files its outcome.
+    fn settle(&mut self, buf: Buf, outcome: Outcome) {
         self.buf = buf;
         match outcome {
             Outcome::Write(Ok(())) => {}
@@ -219,7 +247,6 @@ impl Inner {
             Outcome::Read(Ok(n)) if n > 0 => {}
             other => self.done = Some(other),
         }
-        Poll::Ready(())
     }
 
     /// Starts `op` on the blocking pool, handing it the file and the buffer. Must be idle.
@@ -238,8 +265,76 @@ impl Inner {
             let outcome = op(&file, &mut buf);
             (buf, outcome)
         })?;
-        self.op = Some(Op { kind, task });
+        self.op = Some(Op {
+            kind,
+            running: Running::Blocking(task),
+        });
         Ok(())
+    }
+
+    /// Starts the ring operation `op` makes from the ring, the file and the buffer, and polls
+    /// it once so its SQE is queued now. Must be idle.
+    fn start_ring<F>(
+        &mut self,
+        file: &Arc<std::fs::File>,
+        ring: FsRing,
+        kind: Kind,
+        op: impl FnOnce(FsRing, Arc<std::fs::File>, Buf) -> F,
+    ) where
+        F: Future<Output = (Buf, Outcome)> + Send + 'static,
+    {
+        debug_assert!(
+            self.op.is_none(),
+            "corio::fs::File: two operations in flight"
+        );
+        self.done = None;
+        let buf = std::mem::take(&mut self.buf);
+        let mut running = Box::pin(op(ring, Arc::clone(file), buf));
+        // No waker yet: whoever waits for the op next polls it with theirs.
+        match running
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready((buf, outcome)) => self.settle(buf, outcome),
+            Poll::Pending => {
+                self.op = Some(Op {
+                    kind,
+                    running: Running::Ring(running),
+                })
+            }
+        }
+    }
+}
+
+/// A ring read of up to [`MAX_BUF`] bytes at the file position into `buf`.
+async fn ring_read(ring: FsRing, file: Arc<std::fs::File>, buf: Buf) -> (Buf, Outcome) {
+    let mut data = buf.data;
+    data.clear();
+    data.reserve(MAX_BUF);
+    match ring.read_into(&file, data, MAX_BUF).await {
+        Ok((data, n)) => (Buf { data, pos: 0 }, Outcome::Read(Ok(n))),
+        Err(err) => (Buf::default(), Outcome::Read(Err(err))),
+    }
+}
+
+/// A ring write of all of `buf` at the file position, after moving the cursor back over
+/// `unread` bytes read ahead (an `lseek`, which never waits for the disk).
+async fn ring_write(
+    ring: FsRing,
+    file: Arc<std::fs::File>,
+    buf: Buf,
+    unread: u64,
+) -> (Buf, Outcome) {
+    if let Err(err) = rewind(&file, unread) {
+        return (buf, Outcome::Write(Err(err)));
+    }
+    match ring.write_all(&file, buf.data) {
+        Ok(write) => {
+            let (mut data, result) = write.await;
+            data.clear();
+            (Buf { data, pos: 0 }, Outcome::Write(result))
+        }
+        Err(err) => (Buf::default(), Outcome::Write(Err(err))),
     }
 }
 
@@ -326,13 +421,29 @@ impl File {
     /// Waits for the write in flight, then flushes data and metadata to the disk; see
     /// [`std::fs::File::sync_all`]. Returns a background write's error first, if one failed.
     pub async fn sync_all(&self) -> io::Result<()> {
-        self.run_other(true, false, |file| file.sync_all()).await
+        match ring::current(|ops| ops.fsync) {
+            Some(ring) => {
+                self.run_ring(true, ring, |ring, file| async move {
+                    ring.fsync(&file, false).await
+                })
+                .await
+            }
+            None => self.run_other(true, false, |file| file.sync_all()).await,
+        }
     }
 
     /// As [`sync_all`](File::sync_all), but flushes only the data (and the metadata needed to
     /// read it back); see [`std::fs::File::sync_data`].
     pub async fn sync_data(&self) -> io::Result<()> {
-        self.run_other(true, false, |file| file.sync_data()).await
+        match ring::current(|ops| ops.fsync) {
+            Some(ring) => {
+                self.run_ring(true, ring, |ring, file| async move {
+                    ring.fsync(&file, true).await
+                })
+                .await
+            }
+            None => self.run_other(true, false, |file| file.sync_data()).await,
+        }
     }
 
     /// Truncates or extends the file to `size` bytes; the position is unchanged. See
@@ -343,9 +454,20 @@ impl File {
     }
 
     /// The file's metadata, after the operation in flight; see
-    /// [`std::fs::File::metadata`].
+    /// [`std::fs::File::metadata`]. On io_uring a statx op; the same [`Metadata`] either way.
     pub async fn metadata(&self) -> io::Result<Metadata> {
-        self.run_other(false, false, |file| file.metadata()).await
+        match ring::current(|ops| ops.statx) {
+            Some(ring) => {
+                self.run_ring(false, ring, |ring, file| async move {
+                    ring.statx_file(&file).await
+                })
+                .await
+            }
+            None => {
+                self.run_other(false, false, |file| file.metadata().map(Metadata::from))
+                    .await
+            }
+        }
     }
 
     /// Changes the file's permissions; see [`std::fs::File::set_permissions`].
@@ -372,16 +494,49 @@ impl File {
         F: FnOnce(&std::fs::File) -> io::Result<T> + Send + 'static,
         T: Send + 'static,
     {
+        self.run(report, |inner, std| {
+            let unread = if rewind_first { inner.buf.discard() } else { 0 };
+            inner.start(std, Kind::Other, move |file, _| {
+                let value = rewind(file, unread).and_then(|()| op(file));
+                Outcome::Other(value.map(|value| Box::new(value) as Box<dyn Any + Send>))
+            })
+        })
+        .await
+    }
+
+    /// As [`run_other`](File::run_other) for a ring operation (none of which uses the
+    /// cursor, so nothing to rewind): the future `op` makes from the file.
+    async fn run_ring<T, F, Fut>(&self, report: bool, ring: FsRing, op: F) -> io::Result<T>
+    where
+        F: FnOnce(FsRing, Arc<std::fs::File>) -> Fut + Send + 'static,
+        Fut: Future<Output = io::Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(report, |inner, std| {
+            inner.start_ring(std, ring, Kind::Other, |ring, file, buf| async move {
+                let value = op(ring, file).await;
+                let outcome =
+                    Outcome::Other(value.map(|value| Box::new(value) as Box<dyn Any + Send>));
+                (buf, outcome)
+            });
+            Ok(())
+        })
+        .await
+    }
+
+    /// Runs the operation `start` starts as the file's one operation, after the one in
+    /// flight, and returns its value (see `run_other`).
+    async fn run<T: 'static>(
+        &self,
+        report: bool,
+        start: impl FnOnce(&mut Inner, &Arc<std::fs::File>) -> io::Result<()>,
+    ) -> io::Result<T> {
         let mut inner = self.inner.lock().await;
         poll_fn(|cx| inner.poll_idle(cx)).await;
         if report && let Some(err) = inner.write_err.take() {
             return Err(err);
         }
-        let unread = if rewind_first { inner.buf.discard() } else { 0 };
-        inner.start(&self.std, Kind::Other, move |file, _| {
-            let value = rewind(file, unread).and_then(|()| op(file));
-            Outcome::Other(value.map(|value| Box::new(value) as Box<dyn Any + Send>))
-        })?;
+        start(&mut inner, &self.std)?;
         poll_fn(|cx| inner.poll_idle(cx)).await;
         // The lock is held throughout, so the result waiting is this call's.
         match inner.done.take() {
@@ -424,13 +579,16 @@ impl AsyncRead for File {
             if dst.is_empty() {
                 return Poll::Ready(Ok(0));
             }
-            inner.start(&this.std, Kind::Read, |mut file, buf| {
-                buf.data.resize(MAX_BUF, 0);
-                buf.pos = 0;
-                let result = retry(|| file.read(&mut buf.data));
-                buf.data.truncate(*result.as_ref().unwrap_or(&0));
-                Outcome::Read(result)
-            })?;
+            match ring::current(|ops| ops.read_write) {
+                Some(ring) => inner.start_ring(&this.std, ring, Kind::Read, ring_read),
+                None => inner.start(&this.std, Kind::Read, |mut file, buf| {
+                    buf.data.resize(MAX_BUF, 0);
+                    buf.pos = 0;
+                    let result = retry(|| file.read(&mut buf.data));
+                    buf.data.truncate(*result.as_ref().unwrap_or(&0));
+                    Outcome::Read(result)
+                })?,
+            }
         }
     }
 }
@@ -471,11 +629,16 @@ impl AsyncWrite for File {
             }
         }
         let n = inner.buf.data.len();
-        inner.start(&this.std, Kind::Write, move |mut file, buf| {
-            let result = rewind(file, unread).and_then(|()| file.write_all(&buf.data));
-            buf.discard();
-            Outcome::Write(result)
-        })?;
+        match ring::current(|ops| ops.read_write) {
+            Some(ring) => inner.start_ring(&this.std, ring, Kind::Write, |ring, file, buf| {
+                ring_write(ring, file, buf, unread)
+            }),
+            None => inner.start(&this.std, Kind::Write, move |mut file, buf| {
+                let result = rewind(file, unread).and_then(|()| file.write_all(&buf.data));
+                buf.discard();
+                Outcome::Write(result)
+            })?,
+        }
         Poll::Ready(Ok(n))
     }
 

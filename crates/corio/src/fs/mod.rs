@@ -2,9 +2,31 @@
 //!
 //! Every function here mirrors the `std::fs` function of the same name, takes the same
 //! arguments (paths by `AsRef<Path>`, owned on the way in), and returns the same
-//! `io::Result`, but as a future: the system call runs on the runtime's blocking pool (see
-//! [`spawn_blocking`](crate::task::spawn_blocking)) and the calling task waits without
-//! stalling its event loop.
+//! `io::Result`, but as a future: the calling task waits without stalling its event loop.
+//! Metadata comes as corio's own [`Metadata`] and [`FileType`] (std's cannot be built from
+//! what io_uring returns), with std's methods.
+//!
+//! # Where the system calls run
+//!
+//! On an **epoll** runtime (the default), every call runs on the runtime's blocking pool
+//! (see [`spawn_blocking`](crate::task::spawn_blocking)).
+//!
+//! On an **io_uring** runtime ([`IoDriverKind::Uring`](crate::runtime::IoDriverKind)), these
+//! are operations on the runtime's ring instead, with no blocking-pool thread involved:
+//!
+//! | call | ring operation |
+//! |---|---|
+//! | [`File::open`], [`File::create`], [`File::create_new`], [`OpenOptions::open`] | `IORING_OP_OPENAT` |
+//! | [`File`] reads and writes (`AsyncRead`, `AsyncWrite`) | `IORING_OP_READ` / `IORING_OP_WRITE` at the file position |
+//! | [`File::sync_all`], [`File::sync_data`] | `IORING_OP_FSYNC` |
+//! | [`File::metadata`], [`metadata`], [`symlink_metadata`], [`DirEntry::metadata`] | `IORING_OP_STATX` |
+//! | [`read`], [`read_to_string`], [`write()`] | open, statx (size hint), reads / writes |
+//!
+//! Everything else (seeks, `set_len`, directories, renames, links, permissions, ...) stays on
+//! the blocking pool, as does any of the above whose opcode the kernel's io_uring lacks
+//! (probed once when the runtime starts). The results are the same either way. Dropping a
+//! future (or a [`File`]) mid-operation is safe on both: the ring driver owns every buffer,
+//! path and statx struct the kernel may write until the kernel is done with it.
 //!
 //! ```
 //! use corio::fs;
@@ -32,38 +54,42 @@
 //!
 //! [`File`] is an open file that implements the [`io_util`](crate::io_util) traits
 //! (`AsyncRead`, `AsyncWrite`, `AsyncSeek`), so `read_to_end`, `write_all`, `copy`,
-//! `BufReader::lines` and friends all work on it. A `File` keeps one blocking operation in
-//! flight at a time and one reusable buffer of up to 64 KiB:
+//! `BufReader::lines` and friends all work on it. A `File` keeps one operation in flight at
+//! a time and one reusable buffer of up to 64 KiB:
 //!
-//! - **Reads** fetch up to 64 KiB in one blocking call, then serve `poll_read` from that
+//! - **Reads** fetch up to 64 KiB in one system call, then serve `poll_read` from that
 //!   buffer until it is drained. Read-ahead never shows: a seek, write, `set_len` or
 //!   `try_clone` first moves the OS cursor back over the bytes not yet consumed.
-//! - **Writes** copy the bytes into the buffer and return `Ok(n)` at once; the blocking
-//!   write runs in the background. The next operation waits for it, and its error (if any) is
+//! - **Writes** copy the bytes into the buffer and return `Ok(n)` at once; the write runs in
+//!   the background. The next operation waits for it, and its error (if any) is
 //!   reported by the next read, write, seek, `flush`, `close`, `sync_all`, `sync_data` or
 //!   `set_len`. Call `flush` (or `sync_all`) to learn that the data reached the OS (or the
 //!   disk).
-//! - **Dropping** a `File` with a write in flight does not lose it: the blocking task owns
-//!   the buffer and a reference to the file, and finishes the write (and then closes the file)
-//!   on its own. Its error, if any, is lost: flush first to see it. A write still queued when
-//!   the runtime shuts down is cancelled, like any queued blocking task.
+//! - **Dropping** a `File` with a write in flight does not lose it: the blocking task (on
+//!   io_uring, a small task of the runtime's) owns the buffer and a reference to the file, and
+//!   finishes the write (and then closes the file) on its own. Its error, if any, is lost:
+//!   flush first to see it. A write still queued when the runtime shuts down is cancelled,
+//!   like any queued blocking task (on io_uring, a write already in the kernel completes).
 //!
 //! # Errors
 //!
 //! Failures are the `io::Error`s `std::fs` reports (`NotFound`, `PermissionDenied`, `IsADirectory`, ...).
 //! A function called outside a corio runtime, or after it shut down, fails with an error of
 //! kind `Other` rather than panicking; so does an operation whose blocking task was
-//! cancelled by the runtime's shutdown.
+//! cancelled by the runtime's shutdown (or whose ring op was, by the ring's).
 
 mod file;
+mod metadata;
 mod open_options;
 mod read_dir;
+mod ring;
 
-use std::fs::{Metadata, Permissions};
+use std::fs::Permissions;
 use std::io;
 use std::path::{Path, PathBuf};
 
 pub use file::File;
+pub use metadata::{FileType, Metadata};
 pub use open_options::OpenOptions;
 pub use read_dir::{DirEntry, ReadDir, read_dir};
 
@@ -72,9 +98,10 @@ use crate::task::{JoinError, JoinHandle};
 
 // ----- The blocking seam -----------------------------------------------------------------
 //
-// Every file system call in this module goes through `spawn_io` (start it) or `asyncify`
-// (start it and await it). A later step moves file I/O to io_uring behind the same API; these
-// two functions are where that happens.
+// Every file system call in this module that does not run on the ring goes through
+// `spawn_io` (start it) or `asyncify` (start it and await it). The ring side is `ring.rs`:
+// each call asks `ring::current` for the runtime's ring (if it has the opcodes the call
+// needs) and falls back to these two otherwise.
 
 /// Starts `op` on the current runtime's blocking pool. No runtime, or one that has shut down,
 /// is an error rather than a panic.
@@ -118,6 +145,9 @@ where
 /// });
 /// ```
 pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
+    if let Some(ring) = ring::current(|ops| ops.open && ops.read_write) {
+        return ring.read_file(path.as_ref()).await;
+    }
     let path = path.as_ref().to_owned();
     asyncify(move || std::fs::read(path)).await
 }
@@ -125,15 +155,31 @@ pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
 /// Reads a whole file into a string; see [`std::fs::read_to_string`]. Content that is not
 /// UTF-8 is an `InvalidData` error.
 pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
+    if let Some(ring) = ring::current(|ops| ops.open && ops.read_write) {
+        let bytes = ring.read_file(path.as_ref()).await?;
+        return String::from_utf8(bytes).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            )
+        });
+    }
     let path = path.as_ref().to_owned();
     asyncify(move || std::fs::read_to_string(path)).await
 }
 
 /// Writes `contents` as the whole content of a file, creating or truncating it; see
 /// [`std::fs::write`].
+///
+/// Dropping the future does not stop a write already started: it completes in the
+/// background. (On io_uring, a future dropped while the open is still in flight may leave
+/// the file created or truncated, but nothing written.)
 pub async fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Result<()> {
-    let path = path.as_ref().to_owned();
     let contents = contents.as_ref().to_owned();
+    if let Some(ring) = ring::current(|ops| ops.open && ops.read_write) {
+        return ring.write_file(path.as_ref(), contents).await;
+    }
+    let path = path.as_ref().to_owned();
     asyncify(move || std::fs::write(path, contents)).await
 }
 
@@ -182,16 +228,31 @@ pub async fn create_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
 
 /// The metadata of a file or directory, following symbolic links; see
 /// [`std::fs::metadata`].
+///
+/// ```
+/// corio::run(async {
+///     let meta = corio::fs::metadata("src").await.unwrap();
+///     assert!(meta.is_dir());
+///     let err = corio::fs::metadata("no/such/path").await.unwrap_err();
+///     assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+/// });
+/// ```
 pub async fn metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
+    if let Some(ring) = ring::current(|ops| ops.statx) {
+        return ring.statx_path(path.as_ref(), true).await;
+    }
     let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::metadata(path)).await
+    asyncify(move || std::fs::metadata(path).map(Metadata::from)).await
 }
 
 /// The metadata of a path without following a final symbolic link; see
 /// [`std::fs::symlink_metadata`].
 pub async fn symlink_metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
+    if let Some(ring) = ring::current(|ops| ops.statx) {
+        return ring.statx_path(path.as_ref(), false).await;
+    }
     let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::symlink_metadata(path)).await
+    asyncify(move || std::fs::symlink_metadata(path).map(Metadata::from)).await
 }
 
 /// The absolute form of a path with every link and `.`/`..` resolved; see

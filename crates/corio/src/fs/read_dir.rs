@@ -10,7 +10,6 @@
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::fmt;
-use std::fs::{FileType, Metadata};
 use std::future::poll_fn;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -18,7 +17,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use super::{asyncify, join_error, spawn_io};
+use super::{FileType, Metadata, asyncify, join_error, ring, spawn_io};
 use crate::task::JoinHandle;
 
 /// Entries fetched per blocking call.
@@ -134,7 +133,8 @@ impl fmt::Debug for ReadDir {
 /// One entry of a directory, from [`ReadDir::next_entry`]; see [`std::fs::DirEntry`].
 ///
 /// `path` and `file_name` need no system call. `file_type` usually needs none either (the
-/// type comes with the directory listing on most platforms); `metadata` always makes one.
+/// type comes with the directory listing on most platforms); `metadata` always makes one
+/// (on io_uring, a statx op on [`path`](DirEntry::path)).
 #[derive(Clone)]
 pub struct DirEntry {
     std: Arc<std::fs::DirEntry>,
@@ -147,7 +147,7 @@ impl DirEntry {
     /// platforms where it does not, this runs on the blocking pool anyway, so the call costs
     /// nothing on the event loop.
     fn new(std: std::fs::DirEntry) -> DirEntry {
-        let file_type = std.file_type().ok();
+        let file_type = std.file_type().ok().map(FileType::from);
         DirEntry {
             std: Arc::new(std),
             file_type,
@@ -167,8 +167,11 @@ impl DirEntry {
     /// The entry's metadata, not following a symbolic link; see
     /// [`std::fs::DirEntry::metadata`].
     pub async fn metadata(&self) -> io::Result<Metadata> {
+        if let Some(ring) = ring::current(|ops| ops.statx) {
+            return ring.statx_path(&self.path(), false).await;
+        }
         let std = Arc::clone(&self.std);
-        asyncify(move || std.metadata()).await
+        asyncify(move || std.metadata().map(Metadata::from)).await
     }
 
     /// The entry's type (file, directory, symbolic link, ...), not following a symbolic link;
@@ -178,7 +181,7 @@ impl DirEntry {
             return Ok(file_type);
         }
         let std = Arc::clone(&self.std);
-        asyncify(move || std.file_type()).await
+        asyncify(move || std.file_type().map(FileType::from)).await
     }
 }
 

@@ -2,8 +2,9 @@
 //!
 //! One ring per runtime. Any thread may submit (the SQ sits behind a mutex); only the thread
 //! holding `&mut UringDriver` — the one that parks — reaps completions. Files: `ops` (the
-//! slab of in-flight ops and their owned resources; pure) and this file (the ring, the SQ,
-//! parking, dispatch, cancellation and shutdown).
+//! slab of in-flight ops and their owned resources; pure), `fs_ops` (the file-system
+//! opcodes probed for `corio::fs`) and this file (the ring, the SQ, parking, dispatch,
+//! cancellation and shutdown).
 //!
 //! # Invariants
 //!
@@ -37,6 +38,7 @@
 //! that, and the caller turns the epoll reactor without waiting.
 
 mod buf_ring;
+mod fs_ops;
 mod ops;
 
 use std::io;
@@ -51,6 +53,7 @@ use io_uring::{IoUring, opcode, squeue, types};
 
 use buf_ring::BufRing;
 pub(crate) use buf_ring::GROUP as PROVIDED_BUF_GROUP;
+pub(crate) use fs_ops::{FsOps, StatxBuf};
 pub(crate) use ops::{AcceptAddr, AfterSend, Completion, OpId, Resources, Shot, ShotKind};
 use ops::{Garbage, Ops, Orphaned, Reaped};
 
@@ -104,6 +107,8 @@ struct Shared {
     /// Provided buffers reported by a CQE and not recycled yet (tests check none leak).
     #[cfg(test)]
     checked_out: std::sync::atomic::AtomicIsize,
+    /// The file-system ops this kernel supports (probed at start; none is required).
+    fs_ops: FsOps,
 }
 
 impl Shared {
@@ -325,6 +330,7 @@ impl UringDriver {
             }
         };
         let multishot = std::env::var_os("CORIO_URING_SINGLESHOT").is_none();
+        let fs_ops = FsOps::probe(&ring);
         let shared = Arc::new(Shared {
             ring,
             sq: Mutex::new(()),
@@ -339,6 +345,7 @@ impl UringDriver {
             buf_ring,
             #[cfg(test)]
             checked_out: std::sync::atomic::AtomicIsize::new(0),
+            fs_ops,
         });
         let driver = UringDriver {
             shared: shared.clone(),
@@ -672,6 +679,11 @@ impl UringHandle {
     #[cfg(test)]
     pub(crate) fn buffers_checked_out(&self) -> isize {
         self.shared.checked_out.load(SeqCst)
+    }
+
+    /// The file-system ops this ring runs (the rest of `corio::fs` uses the blocking pool).
+    pub(crate) fn fs_ops(&self) -> FsOps {
+        self.shared.fs_ops
     }
 
     /// Ops whose CQE has not been reaped yet.
