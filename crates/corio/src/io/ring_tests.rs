@@ -220,3 +220,85 @@ fn a_listener_nobody_accepts_on_leaves_the_backlog_in_the_kernel() {
         assert_eq!(ring.buffers_checked_out(), 0);
     });
 }
+
+/// Two workers submitting at once: a socket dropped while the other worker keeps the SQ busy
+/// must still close (its fd was once leaked when `flush` waited for an empty SQ, and the
+/// echo task on the other end waited for EOF forever; this hung 3 runs in 4).
+#[test]
+fn sixty_four_echo_connections_on_two_workers() {
+    let rt = match Builder::new_multi_thread()
+        .worker_threads(2)
+        .io_driver(IoDriverKind::Uring)
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("skipping: io_uring unavailable: {err}");
+            return;
+        }
+    };
+    const CONNS: usize = 64;
+    const MSGS: usize = 50;
+    const SIZE: usize = 4096;
+    let done = rt.block_on(async {
+        let echoes = crate::spawn(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = crate::spawn(async move {
+                let mut echoes = Vec::new();
+                for _ in 0..CONNS {
+                    let (mut stream, _) = listener.accept().await.unwrap();
+                    echoes.push(crate::spawn(async move {
+                        let mut buf = vec![0; SIZE];
+                        let mut echoed = 0;
+                        loop {
+                            let n = stream.read(&mut buf).await.unwrap();
+                            if n == 0 {
+                                return echoed;
+                            }
+                            stream.write_all(&buf[..n]).await.unwrap();
+                            echoed += n;
+                        }
+                    }));
+                }
+                let mut echoed = 0;
+                for echo in echoes {
+                    echoed += echo.await.unwrap();
+                }
+                echoed
+            });
+            let mut streams = Vec::new();
+            for _ in 0..CONNS {
+                streams.push(TcpStream::connect(addr).await.unwrap());
+            }
+            let clients: Vec<_> = streams
+                .into_iter()
+                .enumerate()
+                .map(|(id, mut stream)| {
+                    crate::spawn(async move {
+                        let mut msg = vec![id as u8; SIZE];
+                        let mut back = vec![0; SIZE];
+                        for i in 0..MSGS {
+                            msg[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                            stream.write_all(&msg).await.unwrap();
+                            stream.read_exact(&mut back).await.unwrap();
+                            assert!(back == msg, "connection {id} message {i}");
+                        }
+                        MSGS * SIZE
+                    })
+                })
+                .collect();
+            let mut sent = 0;
+            for client in clients {
+                sent += client.await.unwrap();
+            }
+            assert_eq!(server.await.unwrap(), sent);
+            sent
+        });
+        crate::time::timeout(Duration::from_secs(30), echoes)
+            .await
+            .expect("hung: an echo task never saw its client close")
+            .unwrap()
+    });
+    assert_eq!(done, CONNS * MSGS * SIZE);
+}

@@ -89,7 +89,9 @@ pub(crate) struct UringHandle {
 struct Shared {
     ring: IoUring,
     /// Held while a `SubmissionQueue` exists.
-    sq: Mutex<()>,
+    /// Guards the SQ; holds how many SQEs were ever pushed (so `flush` can tell when the
+    /// kernel has consumed a given one, whatever other threads push meanwhile).
+    sq: Mutex<u64>,
     ops: Mutex<Ops>,
     /// A thread is (about to be) blocked in `io_uring_enter`.
     sleeping: AtomicBool,
@@ -125,12 +127,13 @@ impl Shared {
     /// `Resources` of a slab slot, or is a cancel / poll without pointers).
     unsafe fn push(&self, entry: &squeue::Entry) -> io::Result<()> {
         {
-            let _sq = self.sq.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut pushed = self.sq.lock().unwrap_or_else(PoisonError::into_inner);
             // SAFETY: `sq` is held, so this is the only SubmissionQueue in existence.
             let mut sq = unsafe { self.ring.submission_shared() };
             loop {
                 // SAFETY: the caller guarantees the entry's pointers outlive the op.
                 if unsafe { sq.push(entry) }.is_ok() {
+                    *pushed += 1;
                     break;
                 }
                 // Full: hand the queued entries to the kernel to make room.
@@ -162,18 +165,24 @@ impl Shared {
         }
     }
 
-    /// Hands every queued SQE to the kernel now. False if some stayed queued (completions
-    /// overflowed): their fds must then stay open, since the kernel resolves an SQE's fd
-    /// only when it is submitted — closing it first would aim the op at whatever file
-    /// reuses the number.
+    /// Hands every SQE queued so far to the kernel now. False if some of them stayed
+    /// queued (completions overflowed): their fds must then stay open, since the kernel
+    /// resolves an SQE's fd only when it is submitted — closing it first would aim the op
+    /// at whatever file reuses the number.
+    ///
+    /// "So far": entries other threads push meanwhile do not count. (Waiting for an empty
+    /// SQ instead failed under load on a multi-thread runtime — other workers kept it
+    /// non-empty — and the caller then leaked a socket's fd: its peer never saw EOF.)
     fn flush(&self) -> bool {
+        let target = *self.sq.lock().unwrap_or_else(PoisonError::into_inner);
         for _ in 0..3 {
             if self.submit().is_err() {
                 break;
             }
-            let _sq = self.sq.lock().unwrap_or_else(PoisonError::into_inner);
+            let pushed = self.sq.lock().unwrap_or_else(PoisonError::into_inner);
             // SAFETY: `sq` is held, so this is the only SubmissionQueue in existence.
-            if unsafe { self.ring.submission_shared() }.is_empty() {
+            let queued = unsafe { self.ring.submission_shared() }.len() as u64;
+            if *pushed - queued >= target {
                 return true;
             }
         }
@@ -333,7 +342,7 @@ impl UringDriver {
         let fs_ops = FsOps::probe(&ring);
         let shared = Arc::new(Shared {
             ring,
-            sq: Mutex::new(()),
+            sq: Mutex::new(0),
             ops: Mutex::new(Ops::default()),
             sleeping: AtomicBool::new(false),
             is_shutdown: AtomicBool::new(false),
