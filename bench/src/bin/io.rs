@@ -364,10 +364,13 @@ fn run_suite(opts: &Options) -> Result<(), String> {
     println!("{}", machine_comment());
     println!(
         "# runtimes: corio Builder::new_current_thread() / new_multi_thread().worker_threads(2) \
-         on the default I/O driver ({:?} here; corio-epoll: .io_driver(IoDriverKind::Epoll)); \
-         tokio the same plus enable_all(); client and server tasks on the same runtime, \
-         TCP_NODELAY on every echo connection",
+         on the default I/O driver ({:?} for ct, {:?} for mt2 here; corio-epoll: \
+         .io_driver(IoDriverKind::Epoll)); tokio the same plus enable_all(); client and \
+         server tasks on the same runtime, TCP_NODELAY on every echo connection",
         corio_side::runtime(corio_bench::Flavor::Ct)
+            .handle()
+            .io_driver(),
+        corio_side::runtime(corio_bench::Flavor::Mt2)
             .handle()
             .io_driver()
     );
