@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use corio::fs::{self, File, Metadata, OpenOptions};
 use corio::io_util::{AsyncReadExt, AsyncWriteExt};
-use corio::runtime::{Builder, IoDriverKind, Runtime};
+use corio::runtime::{Builder, IoDriverKind};
 use corio::time::{sleep, timeout};
 
 /// The tests run one at a time: some count this process's open fds.
@@ -40,36 +40,6 @@ fn uring_builder(multi: bool) -> Builder {
         Builder::new_current_thread()
     };
     builder.io_driver(IoDriverKind::Uring)
-}
-
-/// Every (flavor, driver) runtime this kernel can build.
-fn runtimes() -> Vec<(String, Runtime)> {
-    let mut out = Vec::new();
-    for driver in [IoDriverKind::Epoll, IoDriverKind::Uring] {
-        for multi in [false, true] {
-            let builder = if multi {
-                Builder::new_multi_thread().worker_threads(2)
-            } else {
-                Builder::new_current_thread()
-            };
-            match builder.io_driver(driver).build() {
-                Ok(rt) => {
-                    let flavor = if multi {
-                        "multi_thread"
-                    } else {
-                        "current_thread"
-                    };
-                    out.push((format!("{flavor}/{driver:?}"), rt));
-                }
-                Err(err) if driver == IoDriverKind::Uring => {
-                    eprintln!("skipping io_uring runtimes: {err}");
-                    break;
-                }
-                Err(err) => panic!("{err}"),
-            }
-        }
-    }
-    out
 }
 
 /// A fresh directory under the system temp dir, removed (with its content) on drop.
@@ -227,7 +197,7 @@ fn file_ops_run_on_the_ring_with_the_blocking_pool_taken() {
 #[test]
 fn metadata_matches_std_on_every_driver() {
     let _serial = serial();
-    for (name, rt) in runtimes() {
+    for (name, rt) in common::driver_runtimes() {
         let dir = TempDir::new("meta", &name);
         rt.block_on(async {
             let path = dir.join("m.bin");
@@ -285,7 +255,7 @@ fn metadata_matches_std_on_every_driver() {
 #[test]
 fn errors_map_like_std() {
     let _serial = serial();
-    for (name, rt) in runtimes() {
+    for (name, rt) in common::driver_runtimes() {
         let dir = TempDir::new("errors", &name);
         rt.block_on(async {
             let missing = dir.join("missing");
@@ -394,7 +364,7 @@ fn errors_map_like_std() {
 #[test]
 fn dropped_fifo_reads_lose_nothing_and_close_the_read_end() {
     let _serial = serial();
-    for (name, rt) in runtimes() {
+    for (name, rt) in common::driver_runtimes() {
         let dir = TempDir::new("fifo-read", &name);
         let fifo = dir.join("fifo");
         mkfifo(&fifo);
@@ -439,7 +409,7 @@ fn dropped_fifo_reads_lose_nothing_and_close_the_read_end() {
 #[test]
 fn dropped_fifo_opens_leave_no_reader_behind() {
     let _serial = serial();
-    for (name, rt) in runtimes() {
+    for (name, rt) in common::driver_runtimes() {
         let dir = TempDir::new("fifo-open", &name);
         let fifo = dir.join("fifo");
         mkfifo(&fifo);
@@ -468,7 +438,7 @@ fn dropped_fifo_opens_leave_no_reader_behind() {
 fn a_file_dropped_with_a_blocked_write_still_delivers_everything() {
     let _serial = serial();
     const LEN: usize = 1024 * 1024 + 7;
-    for (name, rt) in runtimes() {
+    for (name, rt) in common::driver_runtimes() {
         let dir = TempDir::new("fifo-write", &name);
         let fifo = dir.join("fifo");
         mkfifo(&fifo);
@@ -512,7 +482,7 @@ fn a_file_dropped_with_a_blocked_write_still_delivers_everything() {
 #[test]
 fn futures_dropped_right_after_submission() {
     let _serial = serial();
-    for (name, rt) in runtimes() {
+    for (name, rt) in common::driver_runtimes() {
         let dir = TempDir::new("dropped", &name);
         let path = dir.join("data.bin");
         std::fs::write(&path, pattern(200_000)).unwrap();
@@ -550,7 +520,7 @@ fn futures_dropped_right_after_submission() {
 #[test]
 fn dropped_write_futures_still_write() {
     let _serial = serial();
-    for (name, rt) in runtimes() {
+    for (name, rt) in common::driver_runtimes() {
         let dir = TempDir::new("dropped-write", &name);
         rt.block_on(async {
             let path = dir.join("w.bin");
@@ -577,7 +547,7 @@ fn dropped_write_futures_still_write() {
 fn a_dropped_fs_write_still_delivers_everything() {
     let _serial = serial();
     const LEN: usize = 1024 * 1024 + 7;
-    for (name, rt) in runtimes() {
+    for (name, rt) in common::driver_runtimes() {
         let dir = TempDir::new("fs-write-drop", &name);
         let fifo = dir.join("fifo");
         mkfifo(&fifo);

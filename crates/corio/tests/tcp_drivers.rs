@@ -12,39 +12,8 @@ use std::time::{Duration, Instant};
 
 use corio::io_util::{AsyncReadExt, AsyncWriteExt};
 use corio::net::{TcpListener, TcpStream};
-use corio::runtime::{Builder, IoDriverKind, Runtime};
+use corio::runtime::{Builder, IoDriverKind};
 use corio::time::{sleep, timeout};
-
-/// Every (flavor, driver) runtime this kernel can build.
-fn runtimes() -> Vec<(String, Runtime)> {
-    let mut out = Vec::new();
-    for driver in [IoDriverKind::Epoll, IoDriverKind::Uring] {
-        for multi in [false, true] {
-            let builder = if multi {
-                Builder::new_multi_thread().worker_threads(2)
-            } else {
-                Builder::new_current_thread()
-            };
-            match builder.io_driver(driver).build() {
-                Ok(rt) => {
-                    assert_eq!(rt.handle().io_driver(), driver);
-                    let flavor = if multi {
-                        "multi_thread"
-                    } else {
-                        "current_thread"
-                    };
-                    out.push((format!("{flavor}/{driver:?}"), rt));
-                }
-                Err(err) if driver == IoDriverKind::Uring => {
-                    eprintln!("skipping io_uring runtimes: {err}");
-                    break;
-                }
-                Err(err) => panic!("{err}"),
-            }
-        }
-    }
-    out
-}
 
 async fn pair() -> (TcpStream, TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -65,7 +34,7 @@ fn auto_picks_a_concrete_driver() {
 
 #[test]
 fn echo_on_every_driver() {
-    for (name, rt) in runtimes() {
+    for (name, rt) in common::driver_runtimes() {
         rt.block_on(async {
             let (mut a, mut b) = pair().await;
             for i in 0..50u32 {
@@ -84,7 +53,7 @@ fn echo_on_every_driver() {
 
 #[test]
 fn dropped_read_futures_lose_nothing_and_the_socket_stays_usable() {
-    for (name, rt) in runtimes() {
+    for (name, rt) in common::driver_runtimes() {
         rt.block_on(async {
             let (mut a, mut b) = pair().await;
             let mut buf = [0u8; 64];
@@ -112,7 +81,7 @@ fn dropped_read_futures_lose_nothing_and_the_socket_stays_usable() {
 
 #[test]
 fn dropping_a_stream_with_a_read_in_flight_closes_the_connection() {
-    for (name, rt) in runtimes() {
+    for (name, rt) in common::driver_runtimes() {
         rt.block_on(async {
             let (mut a, mut b) = pair().await;
             let mut buf = [0u8; 16];
@@ -134,7 +103,7 @@ fn dropping_a_stream_with_a_read_in_flight_closes_the_connection() {
 
 #[test]
 fn writes_before_a_drop_or_shutdown_are_delivered() {
-    for (name, rt) in runtimes() {
+    for (name, rt) in common::driver_runtimes() {
         rt.block_on(async {
             let (mut a, mut b) = pair().await;
             let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
@@ -165,7 +134,7 @@ fn writes_before_a_drop_or_shutdown_are_delivered() {
 
 #[test]
 fn dropped_accept_futures_lose_no_connection() {
-    for (name, rt) in runtimes() {
+    for (name, rt) in common::driver_runtimes() {
         rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
@@ -191,7 +160,7 @@ fn dropped_accept_futures_lose_no_connection() {
 
 #[test]
 fn dropping_a_listener_with_an_accept_in_flight_frees_the_port() {
-    for (name, rt) in runtimes() {
+    for (name, rt) in common::driver_runtimes() {
         rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
@@ -219,7 +188,7 @@ fn dropping_a_listener_with_an_accept_in_flight_frees_the_port() {
 
 #[test]
 fn dropped_connect_futures_leave_the_runtime_healthy() {
-    for (name, rt) in runtimes() {
+    for (name, rt) in common::driver_runtimes() {
         rt.block_on(async {
             // A listener that never accepts, with its backlog full: the kernel drops further
             // SYNs, so a connect stays in flight until the timeout drops it.
@@ -259,7 +228,7 @@ fn dropped_connect_futures_leave_the_runtime_healthy() {
 
 #[test]
 fn runtime_drop_with_ops_in_flight_cancels_them() {
-    for (name, rt) in runtimes() {
+    for (name, rt) in common::driver_runtimes() {
         let (a, b) = rt.block_on(pair());
         let blocked = rt.spawn(async move {
             let mut b = b;
@@ -287,7 +256,7 @@ fn runtime_drop_with_ops_in_flight_cancels_them() {
 #[test]
 #[ignore]
 fn ping_pong_timing() {
-    for (name, rt) in runtimes() {
+    for (name, rt) in common::driver_runtimes() {
         let elapsed = rt.block_on(async {
             let (mut a, mut b) = pair().await;
             let echo = corio::spawn(async move {
@@ -319,7 +288,7 @@ fn more_ops_in_one_turn_than_the_submission_queue_holds() {
     // 300 connections each park a read in the same loop turn: more SQEs than the ring's
     // 256-entry SQ, so pushes flush a full queue on the way.
     const CONNS: usize = 300;
-    for (name, rt) in runtimes() {
+    for (name, rt) in common::driver_runtimes() {
         rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
