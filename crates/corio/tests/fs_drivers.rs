@@ -461,14 +461,7 @@ fn a_file_dropped_with_a_blocked_write_still_delivers_everything() {
             drop(writer);
             // The remainder is written by the runtime (a task on io_uring, a blocking thread
             // on epoll); keep the runtime running until the reader has everything.
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while !reader.is_finished() {
-                assert!(
-                    Instant::now() < deadline,
-                    "{name}: the write never finished"
-                );
-                sleep(Duration::from_millis(5)).await;
-            }
+            keep_running_until_finished(&reader, &name).await;
         });
         let all = reader.join().unwrap();
         assert_eq!(all.len(), LEN, "{name}");
@@ -587,14 +580,7 @@ fn a_dropped_fs_write_still_delivers_everything() {
                 sleep(Duration::from_millis(1)).await;
             }
             drop(write);
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while !reader.is_finished() {
-                assert!(
-                    Instant::now() < deadline,
-                    "{name}: the write never finished"
-                );
-                sleep(Duration::from_millis(5)).await;
-            }
+            keep_running_until_finished(&reader, &name).await;
         });
         let all = reader.join().unwrap();
         assert_eq!(all.len(), LEN, "{name}");
@@ -631,5 +617,18 @@ fn runtime_drop_with_file_ops_in_flight() {
         drop(rt);
         assert!(started.elapsed() < Duration::from_secs(3));
         drop(opened.join().unwrap());
+    }
+}
+
+/// Keeps the runtime turning (a dropped write is finished by it) until the reader thread
+/// has everything, for at most 10 s.
+async fn keep_running_until_finished<T>(reader: &std::thread::JoinHandle<T>, name: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !reader.is_finished() {
+        assert!(
+            Instant::now() < deadline,
+            "{name}: the write never finished"
+        );
+        sleep(Duration::from_millis(5)).await;
     }
 }

@@ -43,6 +43,15 @@ fn ring() -> Option<(
     }
 }
 
+/// Turns the ring until no op is in flight, or `limit` passed (the caller asserts which).
+fn reap_until_idle(driver: &mut UringDriver, handle: &UringHandle, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while handle.in_flight() > 0 && Instant::now() < deadline {
+        driver.wait(Some(Duration::from_millis(10))).unwrap();
+        driver.dispatch();
+    }
+}
+
 fn submit_recv(handle: &UringHandle, fd: i32, len: usize) -> OpId {
     // SAFETY: the recv writes into the slot's own buffer; the fd outlives the op in the test.
     unsafe {
@@ -168,11 +177,7 @@ fn orphaned_op_is_cancelled_and_freed_by_the_reaper() {
     driver.wait(Some(Duration::ZERO)).unwrap();
     handle.orphan(id, true);
     assert_eq!(handle.in_flight(), 1, "the kernel still holds it");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while handle.in_flight() > 0 && Instant::now() < deadline {
-        driver.wait(Some(Duration::from_millis(10))).unwrap();
-        driver.dispatch();
-    }
+    reap_until_idle(&mut driver, &handle, Duration::from_secs(5));
     assert_eq!(handle.in_flight(), 0, "the cancel completed the recv");
 }
 
@@ -215,11 +220,7 @@ fn pushing_past_a_full_submission_queue_flushes_it() {
     for (_, b) in &pairs {
         (&*b).write_all(b"x").unwrap();
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while handle.in_flight() > 0 && Instant::now() < deadline {
-        driver.wait(Some(Duration::from_millis(10))).unwrap();
-        driver.dispatch();
-    }
+    reap_until_idle(&mut driver, &handle, Duration::from_secs(10));
     assert_eq!(handle.in_flight(), 0);
     let (_, waker) = counting_waker();
     let mut cx = Context::from_waker(&waker);
@@ -248,11 +249,7 @@ fn completions_past_a_full_completion_queue_are_not_lost() {
     for (_, b) in &pairs {
         (&*b).write_all(b"y").unwrap();
     }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while handle.in_flight() > 0 && Instant::now() < deadline {
-        driver.wait(Some(Duration::from_millis(10))).unwrap();
-        driver.dispatch();
-    }
+    reap_until_idle(&mut driver, &handle, Duration::from_secs(20));
     assert_eq!(handle.in_flight(), 0, "every completion arrived");
     let (_, waker) = counting_waker();
     let mut cx = Context::from_waker(&waker);
