@@ -98,6 +98,64 @@ enum Call {
     File1Mib,
 }
 
+/// The calls and the timed run, written once and instantiated for each runtime (as the io
+/// suite's `workloads!`): `$fs` is the runtime's fs module, `$spawn` its spawn.
+macro_rules! fs_workloads {
+    ($fs:ident, $spawn:path, $runtime:ty) => {
+        async fn call(call: Call, files: &Files, task: usize) {
+            match call {
+                Call::Read4k => {
+                    let bytes = $fs::fs::read(&files.small).await.expect("read");
+                    assert_eq!(bytes.len(), SMALL);
+                }
+                Call::Write4k => {
+                    let data = [task as u8; SMALL];
+                    $fs::fs::write(files.output(task), data)
+                        .await
+                        .expect("write");
+                }
+                Call::Statx => {
+                    let meta = $fs::fs::metadata(&files.small).await.expect("metadata");
+                    assert_eq!(meta.len(), SMALL as u64);
+                }
+                Call::File1Mib => {
+                    let mut file = $fs::fs::File::open(&files.large).await.expect("open");
+                    let mut buf = [0u8; CHUNK];
+                    let mut total = 0;
+                    loop {
+                        match file.read(&mut buf).await.expect("read") {
+                            0 => break,
+                            n => total += n,
+                        }
+                    }
+                    assert_eq!(total, LARGE);
+                }
+            }
+        }
+
+        /// `TASKS` tasks, each making `calls` calls; the time from the start to the last.
+        pub fn run(rt: &$runtime, files: &Arc<Files>, what: Call, calls: usize) -> Duration {
+            rt.block_on(async {
+                let start = Instant::now();
+                let tasks: Vec<_> = (0..TASKS)
+                    .map(|task| {
+                        let files = Arc::clone(files);
+                        $spawn(async move {
+                            for _ in 0..calls {
+                                call(what, &files, task).await;
+                            }
+                        })
+                    })
+                    .collect();
+                for task in tasks {
+                    task.await.expect("task");
+                }
+                start.elapsed()
+            })
+        }
+    };
+}
+
 mod corio_side {
     use super::*;
     use corio::io_util::AsyncReadExt;
@@ -113,123 +171,14 @@ mod corio_side {
             .expect("build a corio runtime")
     }
 
-    async fn call(call: Call, files: &Files, task: usize) {
-        match call {
-            Call::Read4k => {
-                let bytes = corio::fs::read(&files.small).await.expect("read");
-                assert_eq!(bytes.len(), SMALL);
-            }
-            Call::Write4k => {
-                let data = [task as u8; SMALL];
-                corio::fs::write(files.output(task), data)
-                    .await
-                    .expect("write");
-            }
-            Call::Statx => {
-                let meta = corio::fs::metadata(&files.small).await.expect("metadata");
-                assert_eq!(meta.len(), SMALL as u64);
-            }
-            Call::File1Mib => {
-                let mut file = corio::fs::File::open(&files.large).await.expect("open");
-                let mut buf = [0u8; CHUNK];
-                let mut total = 0;
-                loop {
-                    match file.read(&mut buf).await.expect("read") {
-                        0 => break,
-                        n => total += n,
-                    }
-                }
-                assert_eq!(total, LARGE);
-            }
-        }
-    }
-
-    /// `TASKS` tasks, each making `calls` calls; the time from the start to the last.
-    pub fn run(
-        rt: &corio::runtime::Runtime,
-        files: &Arc<Files>,
-        what: Call,
-        calls: usize,
-    ) -> Duration {
-        rt.block_on(async {
-            let start = Instant::now();
-            let tasks: Vec<_> = (0..TASKS)
-                .map(|task| {
-                    let files = Arc::clone(files);
-                    corio::spawn(async move {
-                        for _ in 0..calls {
-                            call(what, &files, task).await;
-                        }
-                    })
-                })
-                .collect();
-            for task in tasks {
-                task.await.expect("task");
-            }
-            start.elapsed()
-        })
-    }
+    fs_workloads!(corio, corio::spawn, corio::runtime::Runtime);
 }
 
 mod tokio_side {
     use super::*;
     use tokio::io::AsyncReadExt;
 
-    async fn call(call: Call, files: &Files, task: usize) {
-        match call {
-            Call::Read4k => {
-                let bytes = tokio::fs::read(&files.small).await.expect("read");
-                assert_eq!(bytes.len(), SMALL);
-            }
-            Call::Write4k => {
-                let data = [task as u8; SMALL];
-                tokio::fs::write(files.output(task), data)
-                    .await
-                    .expect("write");
-            }
-            Call::Statx => {
-                let meta = tokio::fs::metadata(&files.small).await.expect("metadata");
-                assert_eq!(meta.len(), SMALL as u64);
-            }
-            Call::File1Mib => {
-                let mut file = tokio::fs::File::open(&files.large).await.expect("open");
-                let mut buf = [0u8; CHUNK];
-                let mut total = 0;
-                loop {
-                    match file.read(&mut buf).await.expect("read") {
-                        0 => break,
-                        n => total += n,
-                    }
-                }
-                assert_eq!(total, LARGE);
-            }
-        }
-    }
-
-    pub fn run(
-        rt: &tokio::runtime::Runtime,
-        files: &Arc<Files>,
-        what: Call,
-        calls: usize,
-    ) -> Duration {
-        rt.block_on(async {
-            let start = Instant::now();
-            let tasks: Vec<_> = (0..TASKS)
-                .map(|task| {
-                    let files = Arc::clone(files);
-                    tokio::spawn(async move {
-                        for _ in 0..calls {
-                            call(what, &files, task).await;
-                        }
-                    })
-                })
-                .collect();
-            for task in tasks {
-                task.await.expect("task");
-            }
-            start.elapsed()
-        })
-    }
+    fs_workloads!(tokio, tokio::spawn, tokio::runtime::Runtime);
 }
 
 /// Whether this kernel lets corio build an io_uring runtime: the suite compares against one.
