@@ -91,17 +91,21 @@ pub fn corio_runtime(flavor: Flavor) -> corio::runtime::Runtime {
 /// [`corio_runtime`] on the epoll reactor whatever the default (`corio-epoll` in the
 /// suites: the io_uring driver's comparison).
 pub fn corio_epoll_runtime(flavor: Flavor) -> corio::runtime::Runtime {
-    let epoll = corio::runtime::IoDriverKind::Epoll;
+    corio_runtime_on(flavor, corio::runtime::IoDriverKind::Epoll)
+}
+
+/// [`corio_runtime`] on the I/O driver `driver`.
+pub fn corio_runtime_on(
+    flavor: Flavor,
+    driver: corio::runtime::IoDriverKind,
+) -> corio::runtime::Runtime {
     match flavor {
-        Flavor::Ct => corio::runtime::Builder::new_current_thread()
-            .io_driver(epoll)
-            .build(),
-        Flavor::Mt2 => corio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .io_driver(epoll)
-            .build(),
+        Flavor::Ct => corio::runtime::Builder::new_current_thread(),
+        Flavor::Mt2 => corio::runtime::Builder::new_multi_thread().worker_threads(2),
     }
-    .expect("build a corio runtime on epoll")
+    .io_driver(driver)
+    .build()
+    .expect("build a corio runtime")
 }
 
 /// A fresh tokio runtime shaped like [`corio_runtime`], with `enable_all()` (the IO and time

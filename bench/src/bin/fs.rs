@@ -160,17 +160,6 @@ mod corio_side {
     use super::*;
     use corio::io_util::AsyncReadExt;
 
-    pub fn runtime(flavor: Flavor, driver: IoDriverKind) -> corio::runtime::Runtime {
-        let builder = match flavor {
-            Flavor::Ct => corio::runtime::Builder::new_current_thread(),
-            Flavor::Mt2 => corio::runtime::Builder::new_multi_thread().worker_threads(2),
-        };
-        builder
-            .io_driver(driver)
-            .build()
-            .expect("build a corio runtime")
-    }
-
     fs_workloads!(corio, corio::spawn, corio::runtime::Runtime);
 }
 
@@ -237,11 +226,11 @@ fn run_suite(opts: &Options) -> Result<(), String> {
                 rounds,
                 &mut [
                     Contender::new(CORIO, || {
-                        let rt = corio_side::runtime(flavor, IoDriverKind::Uring);
+                        let rt = corio_bench::corio_runtime_on(flavor, IoDriverKind::Uring);
                         micros(corio_side::run(&rt, files, what, calls))
                     }),
                     Contender::new("corio-epoll", || {
-                        let rt = corio_side::runtime(flavor, IoDriverKind::Epoll);
+                        let rt = corio_bench::corio_runtime_on(flavor, IoDriverKind::Epoll);
                         micros(corio_side::run(&rt, files, what, calls))
                     }),
                     Contender::new("tokio", || {
