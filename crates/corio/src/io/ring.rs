@@ -82,6 +82,8 @@ struct ReadState {
 
 /// A provided buffer checked out of the driver's ring: `len` bytes at `ptr`, read up to `pos`.
 struct Held {
+    /// The multishot recv whose shot filled it (its ring owns the buffer).
+    op: OpId,
     bid: u16,
     ptr: *const u8,
     len: usize,
@@ -165,7 +167,7 @@ impl<T: AsRawFd> RingSocket<T> {
                 if !shot.more() {
                     st.multi = None;
                 }
-                if let Some(err) = self.take_recv_shot(st, shot) {
+                if let Some(err) = self.take_recv_shot(st, id, shot) {
                     return Poll::Ready(Err(err));
                 }
                 continue;
@@ -245,7 +247,7 @@ impl<T: AsRawFd> RingSocket<T> {
     }
 
     /// Files one result of the multishot recv; an error to report, if any.
-    fn take_recv_shot(&self, st: &mut ReadState, shot: Shot) -> Option<io::Error> {
+    fn take_recv_shot(&self, st: &mut ReadState, op: OpId, shot: Shot) -> Option<io::Error> {
         match shot.result {
             n if n > 0 => {
                 let Some(bid) = shot.buffer() else {
@@ -256,8 +258,9 @@ impl<T: AsRawFd> RingSocket<T> {
                 let len = n as usize;
                 // SAFETY: the shot checked `bid` out to us with `len` bytes; it is recycled
                 // only once read (`consume`) or dropped (`release_ops`).
-                let ptr = unsafe { self.handle.provided(bid, len) };
+                let ptr = unsafe { self.handle.provided(op, bid, len) };
                 st.held = Some(Held {
+                    op,
                     bid,
                     ptr,
                     len,
@@ -267,13 +270,13 @@ impl<T: AsRawFd> RingSocket<T> {
             }
             n => {
                 if let Some(bid) = shot.buffer() {
-                    self.handle.recycle(bid);
+                    self.handle.recycle(op, bid);
                 }
                 match n {
                     0 => st.eof = true,
                     // The pool ran dry: grow it, or (at its limit) receive once into
                     // this socket's own buffer.
-                    n if n == -libc::ENOBUFS => st.single_once = !self.handle.grow_buffers(),
+                    n if n == -libc::ENOBUFS => st.single_once = !self.handle.grow_buffers(op),
                     n if n == -libc::EINVAL => self.handle.disable_multishot(ShotKind::Recv),
                     n if is_retry(n) => {}
                     n => return Some(io::Error::from_raw_os_error(-n)),
@@ -300,7 +303,7 @@ impl<T: AsRawFd> RingSocket<T> {
         if let Some(held) = &mut st.held {
             held.pos += n;
             if held.pos == held.len {
-                self.handle.recycle(held.bid);
+                self.handle.recycle(held.op, held.bid);
                 st.held = None;
             }
             return;
@@ -656,7 +659,7 @@ impl<T: AsRawFd> RingSocket<T> {
             any = true;
         }
         if let Some(held) = read.held.take() {
-            self.handle.recycle(held.bid);
+            self.handle.recycle(held.op, held.bid);
         }
         let accept = self
             .accept

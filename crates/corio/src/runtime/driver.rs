@@ -5,10 +5,13 @@
 //!
 //! - epoll: the thread holding the `Driver` waits in `epoll_wait` until an I/O event, the
 //!   earliest timer, or an unpark; then it wakes the tasks whose sockets became ready.
-//! - io_uring: it waits in `io_uring_enter` instead (submitting the loop turn's batch of
-//!   operations on the way in); an unpark submits a no-op to the ring. The ring keeps a poll
-//!   on the epoll fd, so epoll sources (types not ported to the ring) wake it too; when that
-//!   poll completes, the epoll reactor is turned without waiting.
+//! - io_uring: it waits in `io_uring_enter` on its ring instead (submitting the loop turn's
+//!   batch of operations on the way in); an unpark submits a no-op to that ring. The ring
+//!   keeps a poll on the epoll fd, so epoll sources (types not ported to the ring) wake it
+//!   too; when that poll completes, the epoll reactor is turned without waiting. A
+//!   multi-thread runtime has one ring per worker: the holder parks in its own
+//!   ([`Driver::park_on`]); if another thread is reaping that ring (a replacement worker
+//!   standing in for a stuck one shares its ring), it waits in `epoll_wait` instead.
 //!
 //! Either way it then fires the due timers. The schedulers only ever see `park` / `poll` /
 //! `unpark`.
@@ -23,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use super::park::Unpark;
-use crate::io::driver::uring::{UringDriver, UringHandle};
+use crate::io::driver::uring::{Reaper, UringDriver, UringHandle};
 use crate::io::driver::{IoDriver, IoHandle};
 use crate::runtime::IoDriverKind;
 use crate::time::TimeDriver;
@@ -31,6 +34,9 @@ use crate::time::TimeDriver;
 const EMPTY: usize = 0;
 const PARKED: usize = 1;
 const NOTIFIED: usize = 2;
+
+/// `ParkState::ring` while the holder waits in `epoll_wait`, not in a ring.
+const NO_RING: usize = usize::MAX;
 
 pub(crate) struct Driver {
     /// First: shut down and dropped before the epoll reactor it polls.
@@ -53,6 +59,9 @@ pub(crate) struct DriverHandle {
 /// Whether the driver's thread is asleep in the reactor, and the pending-unpark token.
 struct ParkState {
     state: AtomicUsize,
+    /// The ring the holder sleeps in (`NO_RING`: in `epoll_wait`); written before `state`
+    /// says it sleeps.
+    ring: AtomicUsize,
     io: IoHandle,
     /// On io_uring, unparks are a no-op on the ring (no `epoll_wait` on the woken side).
     uring: Option<UringHandle>,
@@ -60,17 +69,18 @@ struct ParkState {
 
 impl Driver {
     /// A driver of `kind`; `Auto` picks io_uring when the kernel allows it, else epoll.
-    pub(crate) fn new(kind: IoDriverKind) -> io::Result<(Driver, DriverHandle)> {
+    /// `rings`: how many rings an io_uring driver has (one per worker).
+    pub(crate) fn new(kind: IoDriverKind, rings: usize) -> io::Result<(Driver, DriverHandle)> {
         let (io, io_handle) = IoDriver::new()?;
         let (uring, uring_handle) = match kind {
             IoDriverKind::Epoll => (None, None),
             IoDriverKind::Uring => {
-                let (driver, handle) = UringDriver::new(io.epoll_fd())?;
+                let (driver, handle) = UringDriver::new(io.epoll_fd(), rings)?;
                 (Some(driver), Some(handle))
             }
             // Miri cannot run io_uring syscalls (it stops on them rather than failing them).
             IoDriverKind::Auto if cfg!(miri) => (None, None),
-            IoDriverKind::Auto => match UringDriver::new(io.epoll_fd()) {
+            IoDriverKind::Auto => match UringDriver::new(io.epoll_fd(), rings) {
                 Ok((driver, handle)) => (Some(driver), Some(handle)),
                 Err(err) => {
                     tracing::debug!(
@@ -85,10 +95,12 @@ impl Driver {
         tracing::debug!(
             target: "corio::driver",
             driver = if uring.is_some() { "io_uring" } else { "epoll" },
+            rings = uring_handle.as_ref().map_or(0, UringHandle::rings),
             "corio: I/O driver chosen"
         );
         let state = Arc::new(ParkState {
             state: AtomicUsize::new(EMPTY),
+            ring: AtomicUsize::new(NO_RING),
             io: io_handle.clone(),
             uring: uring_handle.clone(),
         });
@@ -111,69 +123,63 @@ impl Driver {
     }
 
     /// Sleeps until an I/O event, the next timer, or an unpark; then dispatches I/O readiness
-    /// and fires due timers.
+    /// and fires due timers. On io_uring it sleeps in ring 0 (a current-thread runtime's
+    /// only ring).
     pub(crate) fn park(&mut self) {
+        self.park_on(0);
+    }
+
+    /// [`park`](Self::park) in ring `ring` (a multi-thread worker's own), or in
+    /// `epoll_wait` if another thread is reaping that ring.
+    pub(crate) fn park_on(&mut self, ring: usize) {
         let timeout = self
             .time
             .next_deadline()
             .map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        let Driver {
+            uring,
+            io,
+            time,
+            state,
+        } = self;
+        let mut reaper = uring.as_ref().and_then(|uring| uring.try_reap(ring));
+        state
+            .ring
+            .store(reaper.as_ref().map_or(NO_RING, Reaper::index), SeqCst);
         // If an unpark is already pending the exchange fails: consume it and only poll.
-        let sleep = self
-            .state
+        let sleep = state
             .state
             .compare_exchange(EMPTY, PARKED, SeqCst, SeqCst)
             .is_ok();
         if sleep {
-            self.wait(timeout);
+            wait(io, reaper.as_mut(), timeout);
             // Awake from here on: the tasks that dispatching and timers wake (on this thread
             // or any other) are seen before the next park, so they need no eventfd write.
-            self.state.state.store(EMPTY, SeqCst);
+            state.state.store(EMPTY, SeqCst);
         } else {
-            self.state.state.store(EMPTY, SeqCst);
-            self.wait(Some(Duration::ZERO));
+            state.state.store(EMPTY, SeqCst);
+            wait(io, reaper.as_mut(), Some(Duration::ZERO));
         }
-        self.dispatch();
-        self.time.process();
+        dispatch(io, uring.as_ref(), reaper.as_mut());
+        drop(reaper);
+        time.process();
     }
 
     /// Dispatches ready I/O and fires due timers without sleeping.
     pub(crate) fn poll(&mut self) {
-        self.wait(Some(Duration::ZERO));
-        self.dispatch();
-        self.time.process();
+        self.poll_on(0);
     }
 
-    /// Wakes the tasks whose I/O completed or became ready.
-    fn dispatch(&mut self) {
-        match &mut self.uring {
-            None => self.io.dispatch(),
-            Some(uring) => {
-                if uring.dispatch() {
-                    // The poll on the epoll fd fired: collect its events without waiting.
-                    if let Err(err) = self.io.wait(Some(Duration::ZERO)) {
-                        tracing::error!(error = %err, "corio: the I/O reactor failed to wait for events");
-                        return;
-                    }
-                    self.io.dispatch();
-                }
-            }
-        }
-    }
-
-    fn wait(&mut self, timeout: Option<Duration>) {
-        let result = match &mut self.uring {
-            Some(uring) => uring.wait(timeout),
-            None => self.io.wait(timeout),
-        };
-        if let Err(err) = result {
-            // epoll_wait only fails on a broken epoll fd; back off instead of spinning.
-            tracing::error!(error = %err, "corio: the I/O reactor failed to wait for events");
-            std::thread::sleep(
-                timeout
-                    .unwrap_or(Duration::from_millis(10))
-                    .min(Duration::from_millis(10)),
-            );
-        }
+    /// [`poll`](Self::poll), turning ring `ring` (a multi-thread worker's own).
+    pub(crate) fn poll_on(&mut self, ring: usize) {
+        let Driver {
+            uring, io, time, ..
+        } = self;
+        let mut reaper = uring.as_ref().and_then(|uring| uring.try_reap(ring));
+        wait(io, reaper.as_mut(), Some(Duration::ZERO));
+        dispatch(io, uring.as_ref(), reaper.as_mut());
+        drop(reaper);
+        time.process();
     }
 
     pub(crate) fn shutdown(&mut self) {
@@ -182,6 +188,47 @@ impl Driver {
             uring.shutdown();
         }
         self.io.shutdown();
+    }
+}
+
+/// Waits in `reaper`'s ring (watching the epoll fd), or in `epoll_wait` without one.
+fn wait(io: &mut IoDriver, reaper: Option<&mut Reaper<'_>>, timeout: Option<Duration>) {
+    let result = match reaper {
+        Some(reaper) => reaper.wait(timeout, true),
+        None => io.wait(timeout),
+    };
+    if let Err(err) = result {
+        // epoll_wait only fails on a broken epoll fd; back off instead of spinning.
+        tracing::error!(error = %err, "corio: the I/O reactor failed to wait for events");
+        std::thread::sleep(
+            timeout
+                .unwrap_or(Duration::from_millis(10))
+                .min(Duration::from_millis(10)),
+        );
+    }
+}
+
+/// Wakes the tasks whose I/O completed (on `reaper`'s ring) or became ready (epoll).
+fn dispatch(io: &mut IoDriver, uring: Option<&UringDriver>, reaper: Option<&mut Reaper<'_>>) {
+    let Some(uring) = uring else {
+        io.dispatch();
+        return;
+    };
+    let waited_in_epoll = match reaper {
+        Some(reaper) => {
+            reaper.dispatch();
+            false
+        }
+        None => true,
+    };
+    if uring.take_epoll_pending() || waited_in_epoll {
+        // The poll on the epoll fd fired: collect its events without waiting (after an
+        // `epoll_wait` they are already collected).
+        if !waited_in_epoll && let Err(err) = io.wait(Some(Duration::ZERO)) {
+            tracing::error!(error = %err, "corio: the I/O reactor failed to wait for events");
+            return;
+        }
+        io.dispatch();
     }
 }
 
@@ -203,9 +250,10 @@ impl DriverHandle {
 impl ParkState {
     fn unpark(&self) {
         if self.state.swap(NOTIFIED, SeqCst) == PARKED {
+            let ring = self.ring.load(SeqCst);
             match &self.uring {
                 // The eventfd (through the poll on the epoll fd) is the fallback.
-                Some(uring) if uring.wake().is_ok() => {}
+                Some(uring) if ring != NO_RING && uring.wake(ring).is_ok() => {}
                 _ => self.io.unpark(),
             }
         }

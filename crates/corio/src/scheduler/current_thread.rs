@@ -89,7 +89,7 @@ impl Handle {
         config: Config,
         blocking: crate::blocking::BlockingPool,
     ) -> std::io::Result<Arc<Handle>> {
-        let (driver, driver_handle) = Driver::new(config.io_driver)?;
+        let (driver, driver_handle) = Driver::new(config.io_driver, 1)?;
         let core = Box::new(Core {
             tasks: VecDeque::with_capacity(64),
             tick: 0,

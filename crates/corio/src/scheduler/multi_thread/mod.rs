@@ -112,7 +112,7 @@ pub(crate) fn start(
     config: Config,
     blocking: crate::blocking::BlockingPool,
 ) -> std::io::Result<(Arc<Handle>, Workers)> {
-    let (driver, driver_handle) = Driver::new(config.io_driver)?;
+    let (driver, driver_handle) = Driver::new(config.io_driver, workers)?;
     let shared_driver = SharedDriver::new(driver, driver_handle.clone());
     let slots = workers + config.extra_workers;
     let mut cores = Vec::with_capacity(slots);

@@ -1,9 +1,14 @@
-//! Worker parking: one worker sleeps in the driver (timers, later I/O), the rest on a
-//! condition variable.
+//! Worker parking: one worker sleeps in the driver (timers, epoll, its own ring), the rest
+//! in their own io_uring rings or on a condition variable.
 //!
 //! Whichever idle worker grabs the driver first parks in it with the next timer's timeout,
-//! so timers fire even when every worker is idle. Unparking a worker goes through its state:
-//! a worker asleep in the driver is woken through the driver's own unpark.
+//! so timers fire even when every worker is idle. On an io_uring runtime every worker has a
+//! ring of its own (its *home*: the ops its tasks start go there), and a worker that did not
+//! get the driver sleeps in its ring: its I/O completions wake it, and nobody else. On
+//! epoll (or when another thread is reaping the worker's ring: a replacement for a stuck
+//! worker shares its ring) it sleeps on a condition variable. Unparking a worker goes
+//! through its state: a worker asleep in the driver is woken through the driver's own
+//! unpark, one asleep in its ring by a no-op pushed to that ring.
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Condvar, Mutex};
@@ -14,6 +19,7 @@ const EMPTY: usize = 0;
 const PARKED_CONDVAR: usize = 1;
 const PARKED_DRIVER: usize = 2;
 const NOTIFIED: usize = 3;
+const PARKED_RING: usize = 4;
 
 /// The driver, shared by all workers of a runtime; at most one parks in it at a time.
 pub(crate) struct SharedDriver {
@@ -39,6 +45,8 @@ impl SharedDriver {
 
 struct Inner {
     state: AtomicUsize,
+    /// The worker's home ring (io_uring runtimes): where it sleeps when not in the driver.
+    home: AtomicUsize,
     mutex: Mutex<()>,
     condvar: Condvar,
     shared: Arc<SharedDriver>,
@@ -58,6 +66,7 @@ impl Parker {
         Parker {
             inner: Arc::new(Inner {
                 state: AtomicUsize::new(EMPTY),
+                home: AtomicUsize::new(0),
                 mutex: Mutex::new(()),
                 condvar: Condvar::new(),
                 shared,
@@ -69,6 +78,11 @@ impl Parker {
         Unparker {
             inner: self.inner.clone(),
         }
+    }
+
+    /// Makes ring `ring` this worker's home (see the module docs).
+    pub(crate) fn set_home(&mut self, ring: usize) {
+        self.inner.home.store(ring, SeqCst);
     }
 
     /// Sleeps until unparked (or, in the driver, until a timer fires).
@@ -93,10 +107,10 @@ impl Parker {
                 }
                 Err(actual) => panic!("inconsistent park state: {actual}"),
             }
-            driver.park();
+            driver.park_on(inner.home.load(SeqCst));
             // Woken by our unpark, a timer, or another source: either way, awake now.
             inner.state.swap(EMPTY, SeqCst);
-        } else {
+        } else if !self.park_in_ring() {
             let mut guard = inner.mutex.lock().unwrap();
             match inner
                 .state
@@ -122,10 +136,52 @@ impl Parker {
         }
     }
 
-    /// Fires due timers if the driver is free, without sleeping.
+    /// Sleeps in the worker's home ring, if this is an io_uring runtime and no other thread
+    /// reaps that ring. False if it did not (the caller sleeps on the condition variable).
+    fn park_in_ring(&self) -> bool {
+        let inner = &self.inner;
+        let Some(uring) = &inner.shared.handle.uring else {
+            return false;
+        };
+        let Some(mut reaper) = uring.try_reap(inner.home.load(SeqCst)) else {
+            return false;
+        };
+        match inner
+            .state
+            .compare_exchange(EMPTY, PARKED_RING, SeqCst, SeqCst)
+        {
+            Ok(_) => {
+                if let Err(err) = reaper.wait(None, false) {
+                    tracing::error!(error = %err, "corio: a worker failed to wait in its ring");
+                }
+            }
+            Err(NOTIFIED) => {}
+            Err(actual) => panic!("inconsistent park state: {actual}"),
+        }
+        inner.state.swap(EMPTY, SeqCst);
+        reaper.dispatch();
+        drop(reaper);
+        // An epoll event this ring reaped (from a poll an earlier driver holder left here)
+        // is the holder's to handle; if nobody holds the driver, handle it now.
+        if let Ok(mut driver) = inner.shared.driver.try_lock() {
+            driver.poll_on(inner.home.load(SeqCst));
+        }
+        true
+    }
+
+    /// Turns the worker's home ring (submits its batch, reaps its completions), and fires
+    /// due timers and turns epoll if the driver is free, without sleeping.
     pub(crate) fn poll_driver(&mut self) {
+        let home = self.inner.home.load(SeqCst);
         if let Ok(mut driver) = self.inner.shared.driver.try_lock() {
-            driver.poll();
+            driver.poll_on(home);
+        } else if let Some(uring) = &self.inner.shared.handle.uring
+            && let Some(mut reaper) = uring.try_reap(home)
+        {
+            if let Err(err) = reaper.wait(Some(std::time::Duration::ZERO), false) {
+                tracing::error!(error = %err, "corio: a worker failed to turn its ring");
+            }
+            reaper.dispatch();
         }
     }
 }
@@ -140,6 +196,18 @@ impl Unparker {
                 inner.condvar.notify_one();
             }
             PARKED_DRIVER => inner.shared.handle.unpark(),
+            PARKED_RING => {
+                let woke = inner
+                    .shared
+                    .handle
+                    .uring
+                    .as_ref()
+                    .map(|uring| uring.wake(inner.home.load(SeqCst)));
+                if let Some(Err(err)) = woke {
+                    // Pushing a no-op only fails if the ring is broken; nothing else wakes it.
+                    tracing::error!(error = %err, "corio: could not wake a worker's ring");
+                }
+            }
             actual => panic!("inconsistent park state: {actual}"),
         }
     }

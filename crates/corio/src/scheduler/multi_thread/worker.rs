@@ -122,10 +122,19 @@ impl Core {
 
 /// Entry point of a worker thread.
 pub(crate) fn run(worker: Arc<Worker>) {
-    let Some(core) = worker.core.lock().unwrap().take() else {
+    let Some(mut core) = worker.core.lock().unwrap().take() else {
         return;
     };
     let handle = worker.handle.clone();
+    // On io_uring, the worker's own ring (a replacement shares the stuck worker's): its
+    // tasks' ops go there, and it reaps and sleeps there.
+    let _home = handle.driver.uring.as_ref().map(|uring| {
+        let ring = core.rescue.unwrap_or(core.index) % uring.rings();
+        if let Some(park) = core.park.as_mut() {
+            park.set_home(ring);
+        }
+        uring.set_home(ring)
+    });
     let scheduler = crate::scheduler::Handle::MultiThread(handle.clone());
     let _in_runtime = context::enter_runtime();
     let _current = context::set_current(&scheduler);

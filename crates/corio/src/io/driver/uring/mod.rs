@@ -1,9 +1,14 @@
 //! The io_uring completion driver, beside the epoll reactor (see `docs/design/io_uring.md`).
 //!
-//! One ring per runtime. Any thread may submit (the SQ sits behind a mutex); only the thread
-//! holding `&mut UringDriver` — the one that parks — reaps completions. Files: `ops` (the
-//! slab of in-flight ops and their owned resources; pure), `fs_ops` (the file-system
-//! opcodes probed for `corio::fs`) and this file (the ring, the SQ, parking, dispatch,
+//! **One ring per worker** (one on a current-thread runtime). A thread submits to its
+//! *home* ring: a multi-thread worker's own ([`UringHandle::set_home`]), ring 0 for every
+//! other thread. Any thread may push to any ring (the SQ sits behind a mutex: cancels go to
+//! the op's ring, wakes to the sleeper's); only the holder of a ring's [`Reaper`] reaps its
+//! completions or sleeps in it. So a worker's I/O completes on its own ring, where it sleeps
+//! or which it turns between tasks, and the tasks those completions wake are queued on it:
+//! no completion wakes a sibling that did not ask for it. Files: `ops` (the slab of
+//! in-flight ops and their owned resources, shared by the rings; pure), `fs_ops` (the
+//! file-system opcodes probed for `corio::fs`) and this file (the rings, the SQs, reaping,
 //! cancellation and shutdown).
 //!
 //! # Invariants
@@ -11,36 +16,44 @@
 //! - **Memory the kernel may touch is owned by the slab** (see `ops`): every pointer in an
 //!   SQE points into the [`Resources`] of its op's slot, which are freed only after the
 //!   op's CQE was reaped — by the owner ([`UringHandle::poll_op`]) or, for an orphan, by the
-//!   reaper ([`UringDriver::dispatch`]). A ring dropped with ops still in the kernel leaks
+//!   reaper ([`Reaper::dispatch`]). A driver dropped with ops still in the kernel leaks
 //!   their resources (`Shared::drop`); it never frees them.
-//! - **One `SubmissionQueue` at a time**: `submission_shared` is only called under `sq`.
-//! - **One `CompletionQueue` at a time**: `completion_shared` is only called with
-//!   `&mut UringDriver`, and there is one driver per ring.
+//! - **One `SubmissionQueue` per ring at a time**: `submission_shared` is only called under
+//!   the ring's `sq` lock.
+//! - **One `CompletionQueue` per ring at a time**: `completion_shared` is only called by a
+//!   [`Reaper`], which holds the ring's `reaper` lock.
+//! - **An op id names its ring** (`OpId::ring`): its cancel must be submitted there, and its
+//!   provided buffers are that ring's.
 //! - **An fd outlives its SQEs' submission**: the kernel resolves an SQE's fd when the
 //!   SQE is submitted, not when it is pushed. An owner that closes an fd with ops pushed
 //!   (ring sockets, a dropped connect) first calls [`UringHandle::flush`]; once submitted,
 //!   the kernel holds its own reference to the file until the op completes.
-//! - **No lost submissions**: a pusher publishes its SQE, then (SeqCst fence) reads
-//!   `sleeping`; the parker stores `sleeping` (SeqCst) before `io_uring_enter` reads the SQ
-//!   tail. So either the sleeper submits the entry, or the pusher sees the sleeper and
-//!   submits it itself. Otherwise the next loop turn's `enter` submits it (batching).
+//! - **No lost submissions**: a pusher publishes its SQE, then (SeqCst fence) reads the
+//!   ring's `sleeping`; the sleeper stores `sleeping` (SeqCst) before `io_uring_enter` reads
+//!   the SQ tail. So either the sleeper submits the entry, or the pusher sees the sleeper
+//!   and submits it itself. Otherwise the ring's next turn submits it (batching).
 //!
 //! # Waking a parked ring
 //!
-//! An unpark ([`UringHandle::wake`]) pushes an `IORING_OP_NOP`: its completion wakes the
-//! sleeper. The no-lost-submission rule above covers it too: either the unparker sees the
-//! sleeper and submits the nop itself, or the sleeper's own `enter` submits it and returns
-//! at once.
+//! An unpark ([`UringHandle::wake`]) pushes an `IORING_OP_NOP` to the sleeper's ring: its
+//! completion wakes it. The no-lost-submission rule above covers it too: either the unparker
+//! sees the sleeper and submits the nop itself, or the sleeper's own `enter` submits it and
+//! returns at once.
 //!
-//! The runtime keeps its epoll reactor (for everything not ported to the ring). The driver
-//! keeps a one-shot `POLL_ADD` on the epoll fd armed whenever it sleeps: any epoll event (or
-//! the epoll eventfd, the fallback unpark) completes it. [`UringDriver::dispatch`] reports
-//! that, and the caller turns the epoll reactor without waiting.
+//! The runtime keeps its epoll reactor (for everything not ported to the ring). The thread
+//! holding the runtime's driver keeps a one-shot `POLL_ADD` on the epoll fd armed in the
+//! ring it sleeps in: any epoll event (or the epoll eventfd, the fallback unpark) completes
+//! it. Whichever thread reaps that completion records it
+//! ([`UringDriver::take_epoll_pending`]) and the driver's holder turns the epoll reactor
+//! without waiting. (A poll left armed in another ring by an earlier holder only causes a
+//! spurious wake: the epoll fd stays readable until the reactor is turned, so the
+//! holder's own poll fires too.)
 
 mod buf_ring;
 mod fs_ops;
 mod ops;
 
+use std::cell::Cell;
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
@@ -70,14 +83,15 @@ const CQ_ENTRIES: u32 = 4096;
 /// How long shutdown waits for cancelled ops to complete before leaking their resources.
 const SHUTDOWN_REAP_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// The reaping side, owned by the thread that parks.
+thread_local! {
+    /// The ring this thread submits to: (the runtime's `Shared`, ring index). A worker of a
+    /// multi-thread runtime sets its own; every other thread uses ring 0.
+    static HOME: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+/// Owned by the runtime's driver: shuts the rings down when dropped.
 pub(crate) struct UringDriver {
     shared: Arc<Shared>,
-    epoll_fd: RawFd,
-    /// The poll on the epoll fd is in the kernel.
-    epoll_armed: bool,
-    woken: Vec<Waker>,
-    garbage: Vec<ops::Garbage>,
 }
 
 /// The submitting side: any thread.
@@ -86,22 +100,44 @@ pub(crate) struct UringHandle {
     shared: Arc<Shared>,
 }
 
-struct Shared {
+/// One io_uring instance: any thread pushes to its SQ; whoever holds `reaper` reaps its CQ
+/// (and may sleep in it).
+struct Ring {
     ring: IoUring,
-    /// Held while a `SubmissionQueue` exists.
     /// Guards the SQ; holds how many SQEs were ever pushed (so `flush` can tell when the
     /// kernel has consumed a given one, whatever other threads push meanwhile).
     sq: Mutex<u64>,
-    ops: Mutex<Ops>,
-    /// A thread is (about to be) blocked in `io_uring_enter`.
+    /// A thread is (about to be) blocked in `io_uring_enter` on this ring.
     sleeping: AtomicBool,
-    /// Set at shutdown: no new ops.
-    is_shutdown: AtomicBool,
-    /// The provided buffers multishot recvs fill; `None` where the kernel refused the
-    /// registration (before 5.19).
+    /// The provided buffers multishot recvs on this ring fill; `None` where the kernel
+    /// refused the registration (before 5.19).
     buf_ring: Option<Mutex<BufRing>>,
     /// Where the buffer ring's buffers start (fixed for its life): read without its lock.
     buffers: Option<BuffersBase>,
+    /// The CQ's consumer: held while reaping or sleeping in the ring.
+    reaper: Mutex<ReaperState>,
+}
+
+/// What the thread reaping a ring keeps between turns.
+#[derive(Default)]
+struct ReaperState {
+    /// A poll on the epoll fd is in the kernel on this ring.
+    epoll_armed: bool,
+    woken: Vec<Waker>,
+    garbage: Vec<Garbage>,
+}
+
+struct Shared {
+    /// One ring per worker of a multi-thread runtime (one on a current-thread runtime).
+    rings: Box<[Ring]>,
+    ops: Mutex<Ops>,
+    /// The epoll reactor the driver's holder keeps a poll on.
+    epoll_fd: RawFd,
+    /// A poll on the epoll fd completed (on any ring): the driver's holder turns the epoll
+    /// reactor.
+    epoll_pending: AtomicBool,
+    /// Set at shutdown: no new ops.
+    is_shutdown: AtomicBool,
     /// Multishot recv (6.0) and multishot accept (5.19) work here; cleared for good when
     /// the kernel rejects one with `EINVAL` (the owner then falls back to single shots).
     multishot_recv: AtomicBool,
@@ -113,12 +149,7 @@ struct Shared {
     fs_ops: FsOps,
 }
 
-impl Shared {
-    fn ops(&self) -> MutexGuard<'_, Ops> {
-        // The slab is only changed by code that cannot panic halfway.
-        self.ops.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
+impl Ring {
     /// Pushes one SQE; flushes the SQ to the kernel when full, or when a thread sleeps in
     /// the ring (it would not look at the SQ until woken).
     ///
@@ -165,6 +196,14 @@ impl Shared {
         }
     }
 
+    /// SQEs pushed and not yet handed to the kernel, and how many were ever pushed.
+    fn queued(&self) -> (u64, u64) {
+        let pushed = self.sq.lock().unwrap_or_else(PoisonError::into_inner);
+        // SAFETY: `sq` is held, so this is the only SubmissionQueue in existence.
+        let queued = unsafe { self.ring.submission_shared() }.len() as u64;
+        (queued, *pushed)
+    }
+
     /// Hands every SQE queued so far to the kernel now. False if some of them stayed
     /// queued (completions overflowed): their fds must then stay open, since the kernel
     /// resolves an SQE's fd only when it is submitted — closing it first would aim the op
@@ -174,15 +213,16 @@ impl Shared {
     /// SQ instead failed under load on a multi-thread runtime — other workers kept it
     /// non-empty — and the caller then leaked a socket's fd: its peer never saw EOF.)
     fn flush(&self) -> bool {
-        let target = *self.sq.lock().unwrap_or_else(PoisonError::into_inner);
+        let (queued, target) = self.queued();
+        if queued == 0 {
+            return true;
+        }
         for _ in 0..3 {
             if self.submit().is_err() {
                 break;
             }
-            let pushed = self.sq.lock().unwrap_or_else(PoisonError::into_inner);
-            // SAFETY: `sq` is held, so this is the only SubmissionQueue in existence.
-            let queued = unsafe { self.ring.submission_shared() }.len() as u64;
-            if *pushed - queued >= target {
+            let (queued, pushed) = self.queued();
+            if pushed - queued >= target {
                 return true;
             }
         }
@@ -198,46 +238,77 @@ impl Shared {
         sq.is_empty() && !sq.cq_overflow() && !sq.taskrun()
     }
 
-    /// Recycles garbage's provided buffers, then drops the rest (closing fds).
-    fn dispose(&self, mut garbage: Garbage) {
-        let buffers = garbage.take_buffers();
-        if !buffers.is_empty() {
-            self.recycle(&buffers);
-        }
-        drop(garbage);
-    }
-
     fn recycle(&self, buffers: &[u16]) {
         if let Some(ring) = &self.buf_ring {
             let mut ring = ring.lock().unwrap_or_else(PoisonError::into_inner);
             for &bid in buffers {
                 ring.recycle(bid);
             }
-            #[cfg(test)]
-            self.checked_out.fetch_sub(buffers.len() as isize, SeqCst);
         }
+    }
+}
+
+impl Shared {
+    fn ops(&self) -> MutexGuard<'_, Ops> {
+        // The slab is only changed by code that cannot panic halfway.
+        self.ops.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The ring this thread submits to.
+    fn home(&self) -> usize {
+        let (shared, ring) = HOME.with(Cell::get);
+        if shared == self as *const Shared as usize {
+            ring
+        } else {
+            0
+        }
+    }
+
+    /// Recycles garbage's provided buffers (they belong to `ring`), then drops the rest
+    /// (closing fds).
+    fn dispose(&self, ring: usize, mut garbage: Garbage) {
+        let buffers = garbage.take_buffers();
+        if !buffers.is_empty() {
+            self.recycle(ring, &buffers);
+        }
+        drop(garbage);
+    }
+
+    fn recycle(&self, ring: usize, buffers: &[u16]) {
+        self.rings[ring].recycle(buffers);
+        #[cfg(test)]
+        self.checked_out.fetch_sub(buffers.len() as isize, SeqCst);
     }
 
     fn cancel(&self, id: OpId) {
         let entry = opcode::AsyncCancel::new(id.0)
             .build()
             .user_data(CANCEL_TOKEN);
-        // SAFETY: a cancel carries no pointers.
-        if let Err(err) = unsafe { self.push(&entry) } {
+        // SAFETY: a cancel carries no pointers. It goes to the op's own ring: a cancel only
+        // finds ops of the ring it is submitted to.
+        if let Err(err) = unsafe { self.rings[id.ring()].push(&entry) } {
             // The op then completes on its own; its orphaned resources are freed then.
             tracing::debug!(error = %err, "corio: could not submit an io_uring cancel");
         }
+    }
+
+    /// Hands every SQE queued so far, on every ring, to the kernel; see `Ring::flush`.
+    fn flush(&self) -> bool {
+        self.rings.iter().all(Ring::flush)
     }
 }
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        // The ring (a later field) is closed after this; ops the kernel never completed
-        // keep their memory forever rather than have it freed under a pending write.
+        // The rings (a later field's drop closes them) go after this; ops the kernel never
+        // completed keep their memory forever rather than have it freed under a pending
+        // write.
         let ops = self.ops.get_mut().unwrap_or_else(PoisonError::into_inner);
         if ops.in_flight() > 0 {
             // A multishot recv still in the kernel may yet pick a provided buffer.
-            std::mem::forget(self.buf_ring.take());
+            for ring in self.rings.iter_mut() {
+                std::mem::forget(ring.buf_ring.take());
+            }
         }
         ops.leak_in_flight();
     }
@@ -323,146 +394,99 @@ fn unsupported(what: &str) -> io::Error {
     )
 }
 
-impl UringDriver {
-    /// A driver on a fresh ring; `epoll_fd` is the epoll reactor it keeps a poll on.
-    pub(crate) fn new(epoll_fd: RawFd) -> io::Result<(UringDriver, UringHandle)> {
-        let ring = probe()?;
-        let buf_ring = match register_buf_ring(&ring) {
-            Ok(buf_ring) => Some(Mutex::new(buf_ring)),
-            Err(err) => {
-                tracing::debug!(
-                    target: "corio::driver",
-                    error = %err,
-                    "corio: no provided-buffer ring; recvs are single-shot"
-                );
-                None
+impl Ring {
+    fn new(ring: IoUring, with_buffers: bool) -> Ring {
+        let buf_ring = if with_buffers {
+            match register_buf_ring(&ring) {
+                Ok(buf_ring) => Some(Mutex::new(buf_ring)),
+                Err(err) => {
+                    tracing::debug!(
+                        target: "corio::driver",
+                        error = %err,
+                        "corio: no provided-buffer ring; recvs are single-shot"
+                    );
+                    None
+                }
             }
+        } else {
+            None
         };
-        let multishot = std::env::var_os("CORIO_URING_SINGLESHOT").is_none();
-        let fs_ops = FsOps::probe(&ring);
-        let shared = Arc::new(Shared {
-            ring,
-            sq: Mutex::new(0),
-            ops: Mutex::new(Ops::default()),
-            sleeping: AtomicBool::new(false),
-            is_shutdown: AtomicBool::new(false),
-            multishot_recv: AtomicBool::new(multishot && buf_ring.is_some()),
-            multishot_accept: AtomicBool::new(multishot),
+        Ring {
             buffers: buf_ring.as_ref().map(|ring| {
                 BuffersBase(ring.lock().unwrap_or_else(PoisonError::into_inner).base())
             }),
             buf_ring,
+            ring,
+            sq: Mutex::new(0),
+            sleeping: AtomicBool::new(false),
+            reaper: Mutex::new(ReaperState::default()),
+        }
+    }
+}
+
+impl UringDriver {
+    /// A driver with `rings` fresh rings (one per worker; at least one); `epoll_fd` is the
+    /// epoll reactor it keeps a poll on.
+    pub(crate) fn new(epoll_fd: RawFd, rings: usize) -> io::Result<(UringDriver, UringHandle)> {
+        let rings = rings.clamp(1, ops::MAX_RINGS);
+        let first = Ring::new(probe()?, true);
+        let fs_ops = FsOps::probe(&first.ring);
+        let with_buffers = first.buf_ring.is_some();
+        let mut all = vec![first];
+        for _ in 1..rings {
+            let ring = Ring::new(probe()?, with_buffers);
+            if ring.buf_ring.is_none() && with_buffers {
+                // The kernel took the first registration: a later refusal is a real error.
+                return Err(io::Error::other(
+                    "corio: could not register a provided-buffer ring",
+                ));
+            }
+            all.push(ring);
+        }
+        let multishot = std::env::var_os("CORIO_URING_SINGLESHOT").is_none();
+        let shared = Arc::new(Shared {
+            rings: all.into_boxed_slice(),
+            ops: Mutex::new(Ops::default()),
+            epoll_fd,
+            epoll_pending: AtomicBool::new(false),
+            is_shutdown: AtomicBool::new(false),
+            multishot_recv: AtomicBool::new(multishot && with_buffers),
+            multishot_accept: AtomicBool::new(multishot),
             #[cfg(test)]
             checked_out: std::sync::atomic::AtomicIsize::new(0),
             fs_ops,
         });
-        let driver = UringDriver {
-            shared: shared.clone(),
-            epoll_fd,
-            epoll_armed: false,
-            woken: Vec::new(),
-            garbage: Vec::new(),
-        };
-        Ok((driver, UringHandle { shared }))
+        Ok((
+            UringDriver {
+                shared: shared.clone(),
+            },
+            UringHandle { shared },
+        ))
     }
 
-    /// Submits what is queued and waits up to `timeout` (`None`: no limit) for at least one
-    /// completion, an unpark or an epoll event. `Some(ZERO)` only submits.
+    /// The reaping side of ring `ring`, unless another thread holds it.
+    pub(crate) fn try_reap(&self, ring: usize) -> Option<Reaper<'_>> {
+        Reaper::try_new(&self.shared, ring)
+    }
+
+    /// A poll on the epoll fd completed since the last call: turn the epoll reactor.
+    pub(crate) fn take_epoll_pending(&self) -> bool {
+        self.shared.epoll_pending.load(Relaxed) && self.shared.epoll_pending.swap(false, SeqCst)
+    }
+
+    /// Ring 0's `Reaper::wait`, watching the epoll fd (tests drive a one-ring driver so).
+    #[cfg(test)]
     pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        if !self.epoll_armed {
-            let entry = opcode::PollAdd::new(types::Fd(self.epoll_fd), libc::POLLIN as u32)
-                .build()
-                .user_data(EPOLL_TOKEN);
-            // SAFETY: a poll carries no pointers; the epoll fd outlives the driver (the
-            // runtime's `Driver` owns both and drops the ring first).
-            unsafe { self.shared.push(&entry)? };
-            self.epoll_armed = true;
-        }
-        let shared = &*self.shared;
-        let submitter = shared.ring.submitter();
-        let result = match timeout {
-            Some(Duration::ZERO) => {
-                if shared.nothing_to_enter_for() {
-                    return Ok(());
-                }
-                submitter.submit_with_args(0, &types::SubmitArgs::new())
-            }
-            _ => {
-                shared.sleeping.store(true, SeqCst);
-                let ts = timeout.map(|t| {
-                    types::Timespec::new()
-                        .sec(t.as_secs())
-                        .nsec(t.subsec_nanos())
-                });
-                let result = match &ts {
-                    Some(ts) => {
-                        submitter.submit_with_args(1, &types::SubmitArgs::new().timespec(ts))
-                    }
-                    None => submitter.submit_with_args(1, &types::SubmitArgs::new()),
-                };
-                shared.sleeping.store(false, SeqCst);
-                result
-            }
-        };
-        match result {
-            Ok(_) => Ok(()),
-            Err(err)
-                if matches!(
-                    err.raw_os_error(),
-                    Some(libc::ETIME | libc::EINTR | libc::EBUSY)
-                ) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(err),
-        }
+        self.try_reap(0)
+            .expect("ring 0 is free")
+            .wait(timeout, true)
     }
 
-    /// Reaps every completion, wakes the owners and frees orphans. Returns true if the
-    /// epoll reactor has events (the caller turns it with a zero timeout).
+    /// Ring 0's `Reaper::dispatch`; true if the epoll poll fired.
+    #[cfg(test)]
     pub(crate) fn dispatch(&mut self) -> bool {
-        let mut epoll_ready = false;
-        let cancels = {
-            let mut ops = self.shared.ops();
-            // SAFETY: `&mut self` is exclusive and there is one driver per ring: this is the
-            // only CompletionQueue in existence.
-            let cq = unsafe { self.shared.ring.completion_shared() };
-            for cqe in cq {
-                match cqe.user_data() {
-                    EPOLL_TOKEN => {
-                        self.epoll_armed = false;
-                        epoll_ready = true;
-                    }
-                    CANCEL_TOKEN | WAKE_TOKEN => {}
-                    user_data => {
-                        #[cfg(test)]
-                        if io_uring::cqueue::buffer_select(cqe.flags()).is_some() {
-                            self.shared.checked_out.fetch_add(1, SeqCst);
-                        }
-                        match ops.complete(user_data, cqe.result(), cqe.flags()) {
-                            Reaped::Wake(waker) => self.woken.push(waker),
-                            Reaped::Garbage(garbage, waker) => {
-                                self.garbage.push(garbage);
-                                self.woken.extend(waker);
-                            }
-                            Reaped::Nothing => {}
-                        }
-                    }
-                }
-            }
-            // The loop consumed (and dropped) `cq`: the reaped slots are the kernel's again.
-            ops.take_cancels()
-        };
-        for id in cancels {
-            self.shared.cancel(id);
-        }
-        for garbage in self.garbage.drain(..) {
-            self.shared.dispose(garbage);
-        }
-        for waker in self.woken.drain(..) {
-            waker.wake();
-        }
-        epoll_ready
+        self.try_reap(0).expect("ring 0 is free").dispatch();
+        self.take_epoll_pending()
     }
 
     /// Refuses new ops, cancels every op in the kernel, wakes their owners (their polls then
@@ -483,10 +507,14 @@ impl UringDriver {
         }
         let deadline = Instant::now() + SHUTDOWN_REAP_TIMEOUT;
         loop {
-            self.dispatch();
+            for index in 0..self.shared.rings.len() {
+                if let Some(mut reaper) = self.try_reap(index) {
+                    let _ = reaper.wait(Some(Duration::ZERO), false);
+                    reaper.dispatch();
+                }
+            }
             let left = self.shared.ops().in_flight();
-            let now = Instant::now();
-            if left == 0 || now >= deadline {
+            if left == 0 || Instant::now() >= deadline {
                 if left > 0 {
                     tracing::warn!(
                         ops = left,
@@ -495,7 +523,12 @@ impl UringDriver {
                 }
                 break;
             }
-            let _ = self.wait(Some((deadline - now).min(Duration::from_millis(10))));
+            // Sleep on ring 0 briefly; completions on the others are picked up next round.
+            if let Some(mut reaper) = self.try_reap(0) {
+                let _ = reaper.wait(Some(Duration::from_millis(2)), false);
+            } else {
+                std::thread::sleep(Duration::from_millis(2));
+            }
         }
     }
 }
@@ -506,9 +539,173 @@ impl Drop for UringDriver {
     }
 }
 
+/// The consumer of one ring's CQ, held while a thread reaps or sleeps in that ring. At most
+/// one exists per ring (it holds the ring's `reaper` lock).
+pub(crate) struct Reaper<'a> {
+    shared: &'a Shared,
+    index: usize,
+    ring: &'a Ring,
+    state: MutexGuard<'a, ReaperState>,
+}
+
+impl<'a> Reaper<'a> {
+    fn try_new(shared: &'a Shared, index: usize) -> Option<Reaper<'a>> {
+        let ring = shared.rings.get(index)?;
+        let state = match ring.reaper.try_lock() {
+            Ok(state) => state,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        Some(Reaper {
+            shared,
+            index,
+            ring,
+            state,
+        })
+    }
+
+    /// Which ring this reaps.
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Submits what is queued on this ring and waits up to `timeout` (`None`: no limit)
+    /// for at least one completion, a wake, or (with `watch_epoll`: the runtime driver's
+    /// holder) an epoll event. `Some(ZERO)` only submits.
+    pub(crate) fn wait(&mut self, timeout: Option<Duration>, watch_epoll: bool) -> io::Result<()> {
+        if watch_epoll && !self.state.epoll_armed {
+            let entry = opcode::PollAdd::new(types::Fd(self.shared.epoll_fd), libc::POLLIN as u32)
+                .build()
+                .user_data(EPOLL_TOKEN);
+            // SAFETY: a poll carries no pointers; the epoll fd outlives the driver (the
+            // runtime's `Driver` owns both and drops the rings first).
+            unsafe { self.ring.push(&entry)? };
+            self.state.epoll_armed = true;
+        }
+        let ring = self.ring;
+        let submitter = ring.ring.submitter();
+        let result = match timeout {
+            Some(Duration::ZERO) => {
+                if ring.nothing_to_enter_for() {
+                    return Ok(());
+                }
+                submitter.submit_with_args(0, &types::SubmitArgs::new())
+            }
+            _ => {
+                ring.sleeping.store(true, SeqCst);
+                let ts = timeout.map(|t| {
+                    types::Timespec::new()
+                        .sec(t.as_secs())
+                        .nsec(t.subsec_nanos())
+                });
+                let result = match &ts {
+                    Some(ts) => {
+                        submitter.submit_with_args(1, &types::SubmitArgs::new().timespec(ts))
+                    }
+                    None => submitter.submit_with_args(1, &types::SubmitArgs::new()),
+                };
+                ring.sleeping.store(false, SeqCst);
+                result
+            }
+        };
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if matches!(
+                    err.raw_os_error(),
+                    Some(libc::ETIME | libc::EINTR | libc::EBUSY)
+                ) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Reaps every completion of this ring, wakes the owners and frees orphans. A completed
+    /// epoll poll is recorded for the runtime driver's holder
+    /// ([`UringDriver::take_epoll_pending`]).
+    pub(crate) fn dispatch(&mut self) {
+        let shared = self.shared;
+        let state = &mut *self.state;
+        let cancels = {
+            let mut ops = shared.ops();
+            // SAFETY: the ring's `reaper` lock is held (this `Reaper`): this is the only
+            // CompletionQueue of this ring in existence.
+            let cq = unsafe { self.ring.ring.completion_shared() };
+            for cqe in cq {
+                match cqe.user_data() {
+                    EPOLL_TOKEN => {
+                        state.epoll_armed = false;
+                        shared.epoll_pending.store(true, SeqCst);
+                    }
+                    CANCEL_TOKEN | WAKE_TOKEN => {}
+                    user_data => {
+                        #[cfg(test)]
+                        if io_uring::cqueue::buffer_select(cqe.flags()).is_some() {
+                            shared.checked_out.fetch_add(1, SeqCst);
+                        }
+                        match ops.complete(user_data, cqe.result(), cqe.flags()) {
+                            Reaped::Wake(waker) => state.woken.push(waker),
+                            Reaped::Garbage(garbage, waker) => {
+                                state.garbage.push(garbage);
+                                state.woken.extend(waker);
+                            }
+                            Reaped::Nothing => {}
+                        }
+                    }
+                }
+            }
+            // The loop consumed (and dropped) `cq`: the reaped slots are the kernel's again.
+            ops.take_cancels()
+        };
+        for id in cancels {
+            shared.cancel(id);
+        }
+        for garbage in state.garbage.drain(..) {
+            // A CQE arrives on its op's own ring: the garbage's buffers are this ring's.
+            shared.dispose(self.index, garbage);
+        }
+        for waker in state.woken.drain(..) {
+            waker.wake();
+        }
+    }
+}
+
+/// Makes the current thread submit to one ring of a runtime until dropped.
+pub(crate) struct HomeGuard {
+    previous: (usize, usize),
+}
+
+impl Drop for HomeGuard {
+    fn drop(&mut self) {
+        HOME.with(|home| home.set(self.previous));
+    }
+}
+
 impl UringHandle {
-    /// Starts an op: `resources` move into the slab, then `build` makes the SQE from them
-    /// (pointers into `resources` stay valid: the slab never moves heap memory).
+    /// How many rings the runtime has (one per worker).
+    pub(crate) fn rings(&self) -> usize {
+        self.shared.rings.len()
+    }
+
+    /// From now until the guard is dropped, ops this thread starts go to ring `ring` (a
+    /// worker's own, which it reaps and sleeps in): their completions then come back to
+    /// the thread that runs the tasks waiting for them.
+    pub(crate) fn set_home(&self, ring: usize) -> HomeGuard {
+        let ring = ring.min(self.shared.rings.len() - 1);
+        let previous = HOME.with(|home| home.replace((Arc::as_ptr(&self.shared) as usize, ring)));
+        HomeGuard { previous }
+    }
+
+    /// The reaping side of ring `ring`, unless another thread holds it.
+    pub(crate) fn try_reap(&self, ring: usize) -> Option<Reaper<'_>> {
+        Reaper::try_new(&self.shared, ring)
+    }
+
+    /// Starts an op on this thread's ring: `resources` move into the slab, then `build`
+    /// makes the SQE from them (pointers into `resources` stay valid: the slab never moves
+    /// heap memory).
     ///
     /// `result_is_fd`: a successful result is a new fd, closed if the op is orphaned.
     ///
@@ -525,15 +722,16 @@ impl UringHandle {
         if self.shared.is_shutdown.load(SeqCst) {
             return Err(shutdown_error());
         }
+        let ring = self.shared.home();
         let (id, entry) = {
             let mut ops = self.shared.ops();
-            let id = ops.insert(resources, result_is_fd);
+            let id = ops.insert(ring as u8, resources, result_is_fd);
             let resources = ops.resources_mut(id).expect("just inserted");
             (id, build(resources).user_data(id.0))
         };
         // SAFETY: the entry's pointers point into the slot's resources (the caller's
         // promise), which stay in the slab until the CQE is reaped.
-        if let Err(err) = unsafe { self.shared.push(&entry) } {
+        if let Err(err) = unsafe { self.shared.rings[ring].push(&entry) } {
             self.shared.ops().remove_unsubmitted(id);
             return Err(err);
         }
@@ -563,19 +761,19 @@ impl UringHandle {
                     self.shared.cancel(id);
                 }
                 if let Some(garbage) = garbage {
-                    self.shared.dispose(garbage);
+                    self.shared.dispose(id.ring(), garbage);
                 }
             }
             Orphaned::Done(garbage) => {
                 if let Some(garbage) = garbage {
-                    self.shared.dispose(garbage);
+                    self.shared.dispose(id.ring(), garbage);
                 }
             }
         }
     }
 
-    /// Starts a multishot op of `kind`: its results queue until taken with
-    /// [`poll_shot`](Self::poll_shot).
+    /// Starts a multishot op of `kind` on this thread's ring: its results queue until
+    /// taken with [`poll_shot`](Self::poll_shot).
     ///
     /// # Safety
     /// As [`submit`](Self::submit); a multishot op owns no resources, so `build` must put
@@ -591,10 +789,11 @@ impl UringHandle {
         if self.shared.is_shutdown.load(SeqCst) {
             return Err(shutdown_error());
         }
-        let id = self.shared.ops().insert_multishot(kind, limit);
+        let ring = self.shared.home();
+        let id = self.shared.ops().insert_multishot(ring as u8, kind, limit);
         let entry = build().user_data(id.0);
         // SAFETY: the entry carries no pointers (the caller's promise).
-        if let Err(err) = unsafe { self.shared.push(&entry) } {
+        if let Err(err) = unsafe { self.shared.rings[ring].push(&entry) } {
             self.shared.ops().remove_unsubmitted(id);
             return Err(err);
         }
@@ -633,14 +832,13 @@ impl UringHandle {
         }
     }
 
-    /// The bytes a recv shot put into provided buffer `bid`.
+    /// The bytes a recv shot of op `id` put into provided buffer `bid`.
     ///
     /// # Safety
-    /// `bid` must come from a shot of this ring that reported `len` bytes, and must not be
+    /// `bid` must come from a shot of `id` that reported `len` bytes, and must not be
     /// recycled while the returned pointer is used.
-    pub(crate) unsafe fn provided(&self, bid: u16, len: usize) -> *const u8 {
-        let buffers = self
-            .shared
+    pub(crate) unsafe fn provided(&self, id: OpId, bid: u16, len: usize) -> *const u8 {
+        let buffers = self.shared.rings[id.ring()]
             .buffers
             .expect("a recv shot implies the buffer ring");
         debug_assert!(
@@ -651,28 +849,29 @@ impl UringHandle {
         unsafe { buffers.0.add(usize::from(bid) * buf_ring::BUF_SIZE) }
     }
 
-    /// The provided buffers ran out: hands the kernel more. False if all are in use.
-    pub(crate) fn grow_buffers(&self) -> bool {
-        self.shared
+    /// The provided buffers of op `id`'s ring ran out: hands the kernel more. False if all
+    /// are in use.
+    pub(crate) fn grow_buffers(&self, id: OpId) -> bool {
+        self.shared.rings[id.ring()]
             .buf_ring
             .as_ref()
             .is_some_and(|ring| ring.lock().unwrap_or_else(PoisonError::into_inner).grow())
     }
 
-    /// Hands provided buffer `bid` back to the kernel.
-    pub(crate) fn recycle(&self, bid: u16) {
-        self.shared.recycle(&[bid]);
+    /// Hands provided buffer `bid`, filled by a shot of op `id`, back to the kernel.
+    pub(crate) fn recycle(&self, id: OpId, bid: u16) {
+        self.shared.recycle(id.ring(), &[bid]);
     }
 
-    /// Wakes the thread asleep in the ring (or makes its next wait return at once): a no-op
-    /// whose completion it cannot miss. Unparks are not counted.
-    pub(crate) fn wake(&self) -> io::Result<()> {
+    /// Wakes the thread asleep in ring `ring` (or makes its next wait return at once): a
+    /// no-op whose completion it cannot miss. Unparks are not counted.
+    pub(crate) fn wake(&self, ring: usize) -> io::Result<()> {
         let entry = opcode::Nop::new().build().user_data(WAKE_TOKEN);
         // SAFETY: a no-op carries no pointers.
-        unsafe { self.shared.push(&entry) }
+        unsafe { self.shared.rings[ring].push(&entry) }
     }
 
-    /// Submits every queued SQE now; see `Shared::flush`. An owner closing an fd that its
+    /// Submits every queued SQE now; see `Ring::flush`. An owner closing an fd that its
     /// ops name calls this first, and keeps the fd open (leaks it) if it returns false.
     pub(crate) fn flush(&self) -> bool {
         self.shared.flush()
@@ -705,6 +904,7 @@ impl UringHandle {
 impl std::fmt::Debug for UringHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UringHandle")
+            .field("rings", &self.shared.rings.len())
             .field("in_flight", &self.shared.ops().in_flight())
             .finish()
     }
@@ -713,7 +913,7 @@ impl std::fmt::Debug for UringHandle {
 impl std::fmt::Debug for UringDriver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UringDriver")
-            .field("epoll_armed", &self.epoll_armed)
+            .field("rings", &self.shared.rings.len())
             .finish_non_exhaustive()
     }
 }

@@ -30,9 +30,36 @@ use std::collections::VecDeque;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::task::Waker;
 
-/// Names one in-flight op (its `user_data`).
+/// Names one in-flight op (its `user_data`): the slot's generation (high 32 bits), the
+/// ring it was submitted to (8 bits; its cancel and its provided buffers belong there) and
+/// the slot's index (low 24 bits).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct OpId(pub(super) u64);
+
+const INDEX_BITS: u32 = 24;
+const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
+/// How many rings op ids can name.
+pub(crate) const MAX_RINGS: usize = 256;
+
+impl OpId {
+    fn new(generation: u32, ring: u8, index: u32) -> OpId {
+        debug_assert!(u64::from(index) <= INDEX_MASK);
+        OpId(u64::from(generation) << 32 | u64::from(ring) << INDEX_BITS | u64::from(index))
+    }
+
+    /// The ring this op was submitted to.
+    pub(crate) fn ring(self) -> usize {
+        ((self.0 >> INDEX_BITS) & 0xff) as usize
+    }
+
+    fn index(self) -> usize {
+        (self.0 & INDEX_MASK) as usize
+    }
+
+    fn generation(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+}
 
 /// What the kernel may read or write until the op's CQE is reaped.
 #[derive(Debug, Default)]
@@ -144,6 +171,8 @@ enum State {
 
 #[derive(Debug)]
 struct Op {
+    /// The ring the op was submitted to.
+    ring: u8,
     state: State,
     resources: Resources,
     /// A successful result is a new fd (accept): an orphan's must be closed, not leaked.
@@ -257,8 +286,9 @@ pub(crate) struct Ops {
 }
 
 impl Ops {
-    pub(crate) fn insert(&mut self, resources: Resources, result_is_fd: bool) -> OpId {
+    pub(crate) fn insert(&mut self, ring: u8, resources: Resources, result_is_fd: bool) -> OpId {
         self.insert_op(Op {
+            ring,
             state: State::Submitted(None),
             resources,
             result_is_fd,
@@ -268,8 +298,9 @@ impl Ops {
     }
 
     /// A multishot op: its results queue in the slot until taken.
-    pub(crate) fn insert_multishot(&mut self, kind: ShotKind, limit: usize) -> OpId {
+    pub(crate) fn insert_multishot(&mut self, ring: u8, kind: ShotKind, limit: usize) -> OpId {
         self.insert_op(Op {
+            ring,
             state: State::Submitted(None),
             resources: Resources::None,
             result_is_fd: false,
@@ -292,12 +323,18 @@ impl Ops {
                     generation: 0,
                     op: None,
                 });
-                u32::try_from(self.slots.len() - 1).expect("corio: too many ring operations")
+                let index = self.slots.len() - 1;
+                assert!(
+                    index as u64 <= INDEX_MASK,
+                    "corio: too many ring operations in flight"
+                );
+                index as u32
             }
         };
         let slot = &mut self.slots[index as usize];
+        let ring = op.ring;
         slot.op = Some(op);
-        OpId(u64::from(slot.generation) << 32 | u64::from(index))
+        OpId::new(slot.generation, ring, index)
     }
 
     /// Gives the resources of an op back before it reached the kernel (its SQE was never
@@ -486,16 +523,15 @@ impl Ops {
         self.slots
             .iter()
             .enumerate()
-            .filter(|(_, slot)| {
-                matches!(
-                    slot.op,
-                    Some(Op {
+            .filter_map(|(index, slot)| match &slot.op {
+                Some(
+                    op @ Op {
                         state: State::Submitted(_) | State::Orphaned,
                         ..
-                    })
-                )
+                    },
+                ) => Some(OpId::new(slot.generation, op.ring, index as u32)),
+                _ => None,
             })
-            .map(|(index, slot)| OpId(u64::from(slot.generation) << 32 | index as u64))
             .collect()
     }
 
@@ -530,15 +566,18 @@ impl Ops {
     }
 
     fn slot_mut(&mut self, id: OpId) -> Option<&mut Slot> {
-        let index = (id.0 & u64::from(u32::MAX)) as usize;
-        let generation = (id.0 >> 32) as u32;
         self.slots
-            .get_mut(index)
-            .filter(|slot| slot.generation == generation)
+            .get_mut(id.index())
+            .filter(|slot| slot.generation == id.generation())
+            .filter(|slot| {
+                slot.op
+                    .as_ref()
+                    .is_none_or(|op| usize::from(op.ring) == id.ring())
+            })
     }
 
     fn free_slot(&mut self, id: OpId) -> Option<Op> {
-        let index = (id.0 & u64::from(u32::MAX)) as u32;
+        let index = id.index() as u32;
         let slot = self.slot_mut(id)?;
         let op = slot.op.take()?;
         // Skip u32::MAX so no id reaches the reserved range at the top of u64.
@@ -582,7 +621,7 @@ mod tests {
     #[test]
     fn complete_then_take() {
         let mut ops = Ops::default();
-        let id = ops.insert(Resources::Buf(vec![0; 4]), false);
+        let id = ops.insert(0, Resources::Buf(vec![0; 4]), false);
         assert_eq!(ops.in_flight(), 1);
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(count.clone());
@@ -599,14 +638,14 @@ mod tests {
         // The slot is free and its generation moved on: the old id is stale.
         assert!(ops.take_completed(id, None).is_none());
         assert!(matches!(ops.complete(id.0, 1, 0), Reaped::Nothing));
-        let again = ops.insert(Resources::None, false);
+        let again = ops.insert(0, Resources::None, false);
         assert_ne!(again, id);
     }
 
     #[test]
     fn orphan_before_and_after_completion() {
         let mut ops = Ops::default();
-        let a = ops.insert(Resources::Buf(vec![1]), false);
+        let a = ops.insert(0, Resources::Buf(vec![1]), false);
         assert!(matches!(ops.orphan(a), Orphaned::Cancel(None)));
         assert_eq!(ops.in_flight(), 1, "still in the kernel");
         assert!(matches!(
@@ -615,7 +654,7 @@ mod tests {
         ));
         assert_eq!(ops.in_flight(), 0);
 
-        let b = ops.insert(Resources::None, false);
+        let b = ops.insert(0, Resources::None, false);
         assert!(matches!(ops.complete(b.0, 0, 0), Reaped::Nothing));
         assert!(matches!(ops.orphan(b), Orphaned::Done(Some(_))));
         assert!(ops.in_flight_ids().is_empty());
@@ -627,7 +666,7 @@ mod tests {
         use std::io::Read;
         use std::os::fd::IntoRawFd;
         let mut ops = Ops::default();
-        let id = ops.insert(Resources::Accept(AcceptAddr::new()), true);
+        let id = ops.insert(0, Resources::Accept(AcceptAddr::new()), true);
         ops.orphan(id);
         // The "accepted" connection; its closing shows as EOF at the peer. (Checking the fd
         // number instead races with the fds other tests open meanwhile, which reuse it.)
@@ -645,8 +684,8 @@ mod tests {
     fn leak_in_flight_keeps_completed() {
         let mut ops = Ops::default();
         // `a` allocates nothing, so the leak it models does not trip LeakSanitizer.
-        let a = ops.insert(Resources::Buf(Vec::new()), false);
-        let b = ops.insert(Resources::Buf(vec![0; 8]), false);
+        let a = ops.insert(0, Resources::Buf(Vec::new()), false);
+        let b = ops.insert(0, Resources::Buf(vec![0; 8]), false);
         ops.complete(b.0, 8, 0);
         ops.leak_in_flight();
         assert!(ops.take_completed(a, None).is_none());
@@ -664,7 +703,7 @@ mod tests {
     #[test]
     fn multishot_results_queue_in_order_and_the_last_frees_the_slot() {
         let mut ops = Ops::default();
-        let id = ops.insert_multishot(ShotKind::Recv, 16);
+        let id = ops.insert_multishot(0, ShotKind::Recv, 16);
         let (count, waker) = (Arc::new(Count(AtomicUsize::new(0))), None::<Waker>);
         let waker = waker.unwrap_or_else(|| Waker::from(count.clone()));
         assert!(ops.take_shot(id, Some(&waker)).is_none());
@@ -689,7 +728,7 @@ mod tests {
         assert!(!last.more());
         assert!(ops.take_shot(id, None).is_none(), "the slot is gone");
         assert_eq!(
-            ops.insert(Resources::None, false).0 & u64::from(u32::MAX),
+            ops.insert(0, Resources::None, false).0 & u64::from(u32::MAX),
             id.0 & u64::from(u32::MAX)
         );
     }
@@ -697,7 +736,7 @@ mod tests {
     #[test]
     fn an_orphaned_multishot_recv_hands_back_every_buffer() {
         let mut ops = Ops::default();
-        let id = ops.insert_multishot(ShotKind::Recv, 16);
+        let id = ops.insert_multishot(0, ShotKind::Recv, 16);
         ops.complete(id.0, 5, with_buffer(1, true));
         ops.complete(id.0, 5, with_buffer(2, true));
         let Orphaned::Cancel(Some(mut queued)) = ops.orphan(id) else {
@@ -719,7 +758,7 @@ mod tests {
     #[test]
     fn a_full_multishot_queue_asks_for_one_cancel() {
         let mut ops = Ops::default();
-        let id = ops.insert_multishot(ShotKind::Accept, 2);
+        let id = ops.insert_multishot(0, ShotKind::Accept, 2);
         ops.complete(id.0, 100, MORE);
         assert!(ops.take_cancels().is_empty());
         ops.complete(id.0, 101, MORE);

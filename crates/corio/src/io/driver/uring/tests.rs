@@ -34,7 +34,7 @@ fn ring() -> Option<(
     crate::io::driver::IoHandle,
 )> {
     let (io, io_handle) = IoDriver::new().unwrap();
-    match UringDriver::new(io.epoll_fd()) {
+    match UringDriver::new(io.epoll_fd(), 1) {
         Ok((driver, handle)) => Some((driver, handle, io, io_handle)),
         Err(err) => {
             eprintln!("skipping: io_uring unavailable: {err}");
@@ -123,7 +123,7 @@ fn wake_from_another_thread_ends_a_wait_without_epoll() {
     };
     let t = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(20));
-        handle.wake().unwrap();
+        handle.wake(0).unwrap();
     });
     let start = Instant::now();
     driver.wait(None).unwrap();
@@ -135,7 +135,7 @@ fn wake_from_another_thread_ends_a_wait_without_epoll() {
     let handle = UringHandle {
         shared: driver.shared.clone(),
     };
-    handle.wake().unwrap();
+    handle.wake(0).unwrap();
     let start = Instant::now();
     driver.wait(Some(Duration::from_secs(5))).unwrap();
     driver.dispatch();
