@@ -215,13 +215,10 @@ impl Builder {
     }
 
     /// Chooses the I/O driver. Without this call, `CORIO_DRIVER` (`auto`, `epoll` or
-    /// `uring`) decides. Without either, a current-thread runtime uses `Auto` — io_uring
-    /// where the kernel allows it (5.11 or later, not disabled by `kernel.io_uring_disabled`
-    /// or a seccomp filter), epoll otherwise — and a multi-thread runtime uses epoll: with one
-    /// ring shared by several workers, completions run on whichever worker submitted, which
-    /// costs more than it saves there (per-worker rings are the planned fix; see
-    /// `docs/design/io_uring.md`). Asking for `Auto` or `Uring` explicitly puts a
-    /// multi-thread runtime on the ring too.
+    /// `uring`) decides. Without either, it is `Auto`: io_uring where the kernel allows it
+    /// (5.11 or later, not disabled by `kernel.io_uring_disabled` or a seccomp filter),
+    /// epoll otherwise. A multi-thread runtime on io_uring has one ring per worker (see
+    /// `docs/design/io_uring.md`).
     ///
     /// The public types (sockets, listeners) are the same on both; on io_uring, TCP runs on
     /// the ring and everything else on an epoll reactor the ring watches. `Auto` uses
@@ -273,18 +270,14 @@ impl Builder {
         }
     }
 
-    /// The builder's choice, else `CORIO_DRIVER`, else `Auto` on a current-thread runtime and
-    /// epoll on a multi-thread one.
+    /// The builder's choice, else `CORIO_DRIVER`, else `Auto`.
     pub(crate) fn resolved_io_driver(&self) -> io::Result<IoDriverKind> {
         if let Some(kind) = self.io_driver {
             return Ok(kind);
         }
         match std::env::var(ENV_DRIVER) {
             Ok(value) => IoDriverKind::from_env_value(&value),
-            Err(_) => Ok(match self.flavor {
-                Flavor::CurrentThread => IoDriverKind::Auto,
-                Flavor::MultiThread => IoDriverKind::Epoll,
-            }),
+            Err(_) => Ok(IoDriverKind::Auto),
         }
     }
 
@@ -346,13 +339,11 @@ mod tests {
         let builder = Builder::new_current_thread().io_driver(IoDriverKind::Epoll);
         assert_eq!(builder.resolved_io_driver().unwrap(), IoDriverKind::Epoll);
         if std::env::var_os(ENV_DRIVER).is_none() {
-            // The defaults: the ring for one loop, epoll for the work-stealing pool.
+            // The default: the ring where the kernel allows it, on both schedulers.
             let ct = Builder::new_current_thread().resolved_io_driver().unwrap();
             assert_eq!(ct, IoDriverKind::Auto);
             let mt = Builder::new_multi_thread().resolved_io_driver().unwrap();
-            assert_eq!(mt, IoDriverKind::Epoll);
-            let asked = Builder::new_multi_thread().io_driver(IoDriverKind::Auto);
-            assert_eq!(asked.resolved_io_driver().unwrap(), IoDriverKind::Auto);
+            assert_eq!(mt, IoDriverKind::Auto);
         }
     }
 }

@@ -70,6 +70,11 @@ impl Idle {
         num_searching(state) == 0 && num_unparked(state) < self.num_workers()
     }
 
+    /// Some worker is parked (a hint: no ordering with the parking worker).
+    pub(crate) fn some_parked(&self) -> bool {
+        num_unparked(self.state.load(SeqCst)) < self.num_workers()
+    }
+
     fn num_workers(&self) -> usize {
         self.num_workers.load(SeqCst)
     }

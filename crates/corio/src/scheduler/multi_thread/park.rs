@@ -80,6 +80,11 @@ impl Parker {
         }
     }
 
+    /// The worker's home ring.
+    pub(crate) fn home(&self) -> usize {
+        self.inner.home.load(SeqCst)
+    }
+
     /// Makes ring `ring` this worker's home (see the module docs).
     pub(crate) fn set_home(&mut self, ring: usize) {
         self.inner.home.store(ring, SeqCst);

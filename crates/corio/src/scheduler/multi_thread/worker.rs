@@ -194,7 +194,26 @@ impl Context {
         core
     }
 
-    fn run_task(&self, task: Queued, mut core: Box<Core>) -> Box<Core> {
+    fn run_task(&self, task: Queued, core: Box<Core>) -> Box<Core> {
+        let core = self.poll_task(task, core);
+        self.submit_io_for_siblings(&core);
+        core
+    }
+
+    /// On io_uring, hands the ops the task just started to the kernel now if a sibling is
+    /// parked: its completions may wake that sibling (sooner than this worker's next turn,
+    /// which batches them). With every worker busy they wait for the turn.
+    fn submit_io_for_siblings(&self, core: &Core) {
+        let handle = self.handle();
+        if let Some(uring) = &handle.driver.uring
+            && let Some(park) = &core.park
+            && handle.idle.some_parked()
+        {
+            uring.submit_pushed(park.home());
+        }
+    }
+
+    fn poll_task(&self, task: Queued, mut core: Box<Core>) -> Box<Core> {
         if core.is_searching {
             core.is_searching = false;
             if self.handle().idle.transition_worker_from_searching() {

@@ -109,6 +109,9 @@ struct Ring {
     sq: Mutex<u64>,
     /// A thread is (about to be) blocked in `io_uring_enter` on this ring.
     sleeping: AtomicBool,
+    /// SQEs were pushed since the ring was last entered (a hint: a missed one waits for
+    /// the next turn).
+    unsubmitted: AtomicBool,
     /// The provided buffers multishot recvs on this ring fill; `None` where the kernel
     /// refused the registration (before 5.19).
     buf_ring: Option<Mutex<BufRing>>,
@@ -181,6 +184,8 @@ impl Ring {
         fence(SeqCst);
         if self.sleeping.load(SeqCst) {
             self.submit()?;
+        } else if !self.unsubmitted.load(Relaxed) {
+            self.unsubmitted.store(true, Relaxed);
         }
         Ok(())
     }
@@ -419,6 +424,7 @@ impl Ring {
             ring,
             sq: Mutex::new(0),
             sleeping: AtomicBool::new(false),
+            unsubmitted: AtomicBool::new(false),
             reaper: Mutex::new(ReaperState::default()),
         }
     }
@@ -583,6 +589,7 @@ impl<'a> Reaper<'a> {
             self.state.epoll_armed = true;
         }
         let ring = self.ring;
+        ring.unsubmitted.store(false, Relaxed);
         let submitter = ring.ring.submitter();
         let result = match timeout {
             Some(Duration::ZERO) => {
@@ -869,6 +876,19 @@ impl UringHandle {
         let entry = opcode::Nop::new().build().user_data(WAKE_TOKEN);
         // SAFETY: a no-op carries no pointers.
         unsafe { self.shared.rings[ring].push(&entry) }
+    }
+
+    /// Hands what was pushed to ring `ring` since its last turn to the kernel now, without
+    /// reaping: a busy worker does so when an idle sibling could act on the completions
+    /// (otherwise they wait for the worker's next turn, and the sibling with them).
+    pub(crate) fn submit_pushed(&self, ring: usize) {
+        let ring = &self.shared.rings[ring];
+        if ring.unsubmitted.load(Relaxed) {
+            ring.unsubmitted.store(false, Relaxed);
+            if let Err(err) = ring.submit() {
+                tracing::debug!(error = %err, "corio: io_uring submit failed; the next turn retries");
+            }
+        }
     }
 
     /// Submits every queued SQE now; see `Ring::flush`. An owner closing an fd that its
