@@ -282,6 +282,96 @@ fn other_tasks_keep_running_while_every_worker_blocks() {
     assert_eq!(rt.block_on(rt.spawn(async { 7 })).unwrap(), 7);
 }
 
+/// An echo server on the runtime, a blocking client on a plain thread: one round trip of
+/// `msg`, or the error.
+fn echo_round_trip(client: &mut std::net::TcpStream, msg: &[u8]) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    client.write_all(msg)?;
+    let mut back = vec![0; msg.len()];
+    client.read_exact(&mut back)?;
+    assert_eq!(back, msg);
+    Ok(())
+}
+
+#[test]
+fn sockets_keep_being_served_while_every_worker_blocks() {
+    // On io_uring each worker has its own ring, and a connection's ops sit in the ring of
+    // the worker that last polled it: the replacement for a stuck worker must take over its
+    // ring, or that worker's connections stall with it. (On epoll: the shared reactor.)
+    use corio::io_util::{AsyncReadExt, AsyncWriteExt};
+    capture();
+    let rt = multi_thread(3);
+    let listener = rt
+        .block_on(corio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            corio::spawn(async move {
+                let mut buf = [0; 64];
+                while let Ok(n @ 1..) = conn.read(&mut buf).await {
+                    if conn.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    // Several connections, so both workers' rings hold some of them.
+    let mut clients: Vec<_> = (0..8)
+        .map(|_| {
+            let mut client = std::net::TcpStream::connect(addr).unwrap();
+            client
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            echo_round_trip(&mut client, b"warm-up").unwrap();
+            client
+        })
+        .collect();
+
+    // Blockers one after another, each once the last one was handed off: a later blocker
+    // may land on a replacement, whose own replacement must then take over the ring the
+    // first stuck worker used (not its slot's).
+    let rt_handle = rt.handle().clone();
+    let started = Arc::new(AtomicUsize::new(0));
+    let blocked = Duration::from_millis(2000);
+    let mut blockers = Vec::new();
+    let mut first_blocked = None;
+    for (n, name) in ["io-blocker-1", "io-blocker-2", "io-blocker-3"]
+        .iter()
+        .enumerate()
+    {
+        blockers.push(spawn_blocker(&rt, name, blocked, &started).0);
+        assert!(
+            wait_for(Duration::from_secs(2), || {
+                started.load(Ordering::SeqCst) == n + 1 && rt_handle.metrics().hand_offs > n as u64
+            }),
+            "blocker {n} started and was handed off"
+        );
+        first_blocked.get_or_insert_with(Instant::now);
+    }
+    let first_blocked = first_blocked.expect("three blockers");
+    for round in 0..5 {
+        for (i, client) in clients.iter_mut().enumerate() {
+            let msg = format!("round {round} client {i}");
+            echo_round_trip(client, msg.as_bytes()).unwrap();
+        }
+    }
+    // Every blocker is still blocking (the first returns `blocked` after it started).
+    let served_within = first_blocked.elapsed();
+    assert!(
+        served_within < blocked - Duration::from_millis(200),
+        "the echoes took {served_within:?}: they waited for the blocked workers"
+    );
+    for blocker in blockers {
+        rt.block_on(blocker).unwrap();
+    }
+    // And every connection still works once the workers are back.
+    for client in &mut clients {
+        echo_round_trip(client, b"after").unwrap();
+    }
+}
+
 #[test]
 fn without_hand_off_blocking_tasks_stall_the_runtime() {
     capture();

@@ -192,6 +192,11 @@ impl Parker {
 }
 
 impl Unparker {
+    /// The worker's home ring (see the module docs).
+    pub(crate) fn home(&self) -> usize {
+        self.inner.home.load(SeqCst)
+    }
+
     pub(crate) fn unpark(&self) {
         let inner = &self.inner;
         match inner.state.swap(NOTIFIED, SeqCst) {

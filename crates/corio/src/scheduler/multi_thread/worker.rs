@@ -126,10 +126,15 @@ pub(crate) fn run(worker: Arc<Worker>) {
         return;
     };
     let handle = worker.handle.clone();
-    // On io_uring, the worker's own ring (a replacement shares the stuck worker's): its
-    // tasks' ops go there, and it reaps and sleeps there.
+    // On io_uring, the worker's own ring: its tasks' ops go there, and it reaps and sleeps
+    // there. A replacement takes over the stuck worker's ring (the one that worker used,
+    // which for a stuck replacement is not its slot's), or the connections in it would
+    // stall with that worker.
     let _home = handle.driver.uring.as_ref().map(|uring| {
-        let ring = core.rescue.unwrap_or(core.index) % uring.rings();
+        let ring = match core.rescue {
+            Some(stuck) => handle.remotes[stuck].unpark.home(),
+            None => core.index % uring.rings(),
+        };
         if let Some(park) = core.park.as_mut() {
             park.set_home(ring);
         }
@@ -484,7 +489,22 @@ impl Context {
             handle.notify_if_work_pending();
         }
         handle.extra_running.fetch_sub(1, Ordering::Relaxed);
+        let home = core.park.as_ref().map(Parker::home);
+        let index = core.index;
         handle.spare.lock().unwrap().push(core);
+        // On io_uring this worker shared its ring with the worker it replaced: that worker
+        // (or another replacement) may have parked on its condition variable because this
+        // one was sleeping in the ring. Nobody watches the ring once this thread is gone, so
+        // wake them: one re-parks in the ring.
+        if let Some(home) = home
+            && handle.driver.uring.is_some()
+        {
+            for (i, remote) in handle.remotes.iter().enumerate() {
+                if i != index && remote.unpark.home() == home {
+                    remote.unpark.unpark();
+                }
+            }
+        }
     }
 
     fn transition_to_parked(&self, core: &mut Core) -> bool {

@@ -643,6 +643,21 @@ mod tests {
     }
 
     #[test]
+    fn an_id_names_its_ring_and_another_ring_cannot_claim_it() {
+        let mut ops = Ops::default();
+        let on_three = ops.insert(3, Resources::None, false);
+        let on_zero = ops.insert(0, Resources::None, false);
+        assert_eq!((on_three.ring(), on_zero.ring()), (3, 0));
+        assert_eq!(ops.in_flight_ids(), vec![on_three, on_zero]);
+        // The same slot and generation on another ring is a different (stale) id.
+        let forged = OpId::new(on_three.generation(), 4, on_three.index() as u32);
+        assert!(matches!(ops.complete(forged.0, 1, 0), Reaped::Nothing));
+        assert_eq!(ops.in_flight(), 2);
+        assert!(matches!(ops.complete(on_three.0, 1, 0), Reaped::Nothing));
+        assert_eq!(ops.take_completed(on_three, None).unwrap().result, 1);
+    }
+
+    #[test]
     fn orphan_before_and_after_completion() {
         let mut ops = Ops::default();
         let a = ops.insert(0, Resources::Buf(vec![1]), false);

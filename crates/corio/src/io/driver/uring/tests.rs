@@ -260,3 +260,115 @@ fn completions_past_a_full_completion_queue_are_not_lost() {
         assert_eq!(done.io_result().unwrap(), 1);
     }
 }
+
+/// A driver with two rings (a two-worker runtime's), or `None` without io_uring.
+fn two_rings() -> Option<(UringDriver, UringHandle, IoDriver)> {
+    let (io, _io_handle) = IoDriver::new().unwrap();
+    match UringDriver::new(io.epoll_fd(), 2) {
+        Ok((driver, handle)) => Some((driver, handle, io)),
+        Err(err) => {
+            eprintln!("skipping: io_uring unavailable: {err}");
+            None
+        }
+    }
+}
+
+#[test]
+fn ops_go_to_the_home_ring_and_complete_only_there() {
+    let Some((mut driver, handle, _io)) = two_rings() else {
+        return;
+    };
+    assert_eq!(handle.rings(), 2);
+    let (a, _b) = UnixStream::pair().unwrap();
+    let (c, mut d) = UnixStream::pair().unwrap();
+    // This thread is nobody's worker: ring 0.
+    let on_zero = submit_recv(&handle, a.as_raw_fd(), 16);
+    assert_eq!(on_zero.ring(), 0);
+    let on_one = {
+        let _home = handle.set_home(1);
+        submit_recv(&handle, c.as_raw_fd(), 16)
+    };
+    assert_eq!(on_one.ring(), 1);
+    let again = submit_recv(&handle, a.as_raw_fd(), 16);
+    assert_eq!(again.ring(), 0, "the home is restored with the guard");
+    {
+        let mut one = driver.try_reap(1).unwrap();
+        one.wait(Some(Duration::ZERO), false).unwrap();
+    }
+    d.write_all(b"x").unwrap();
+    let (_count, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    // Turning ring 0 (entering the kernel runs the recv's completion work) never brings
+    // ring 1's completion out.
+    let until = Instant::now() + Duration::from_millis(100);
+    while Instant::now() < until {
+        let mut zero = driver.try_reap(0).unwrap();
+        zero.wait(Some(Duration::from_millis(5)), false).unwrap();
+        zero.dispatch();
+        drop(zero);
+        assert!(
+            handle.poll_op(on_one, &mut cx).is_pending(),
+            "ring 1's completion came out of ring 0"
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let done = loop {
+        let mut one = driver.try_reap(1).unwrap();
+        one.wait(Some(Duration::from_millis(10)), false).unwrap();
+        one.dispatch();
+        drop(one);
+        if let Poll::Ready(done) = handle.poll_op(on_one, &mut cx) {
+            break done.unwrap();
+        }
+        assert!(Instant::now() < deadline, "ring 1 never completed its recv");
+    };
+    assert_eq!(done.io_result().unwrap(), 1);
+    handle.orphan(on_zero, true);
+    handle.orphan(again, true);
+    driver.shutdown();
+    assert_eq!(handle.in_flight(), 0);
+}
+
+#[test]
+fn a_cancel_reaches_an_op_on_another_ring_and_a_wake_its_sleeper() {
+    let Some((mut driver, handle, _io)) = two_rings() else {
+        return;
+    };
+    let (a, _b) = UnixStream::pair().unwrap();
+    let id = {
+        let _home = handle.set_home(1);
+        submit_recv(&handle, a.as_raw_fd(), 16)
+    };
+    {
+        let mut one = driver.try_reap(1).unwrap();
+        one.wait(Some(Duration::ZERO), false).unwrap();
+        assert!(driver.try_reap(1).is_none(), "one reaper per ring");
+    }
+    // Orphaned from a thread whose home is ring 0: the cancel must still go to ring 1.
+    handle.orphan(id, true);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while handle.in_flight() > 0 && Instant::now() < deadline {
+        let mut one = driver.try_reap(1).unwrap();
+        one.wait(Some(Duration::from_millis(10)), false).unwrap();
+        one.dispatch();
+    }
+    assert_eq!(handle.in_flight(), 0, "the cancel found the op on its ring");
+
+    // A sleeper in ring 1 is woken by a wake pushed to ring 1 from another thread.
+    let waker_handle = handle.clone();
+    let waking = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        waker_handle.wake(1).unwrap();
+    });
+    let started = Instant::now();
+    let mut one = driver.try_reap(1).unwrap();
+    one.wait(Some(Duration::from_secs(10)), false).unwrap();
+    one.dispatch();
+    drop(one);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the wake ended the wait"
+    );
+    waking.join().unwrap();
+    driver.shutdown();
+}
