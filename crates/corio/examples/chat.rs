@@ -45,7 +45,12 @@ async fn serve(listener: TcpListener) -> io::Result<()> {
     loop {
         match listener.accept().await {
             Ok((conn, peer)) => {
-                corio::spawn(session(conn, peer, room.clone()));
+                // Subscribe before announcing, so the client misses nothing said after it
+                // arrived; both here, in accept order, so a client never hears of one that
+                // was accepted before it (its session task may run later than the next one).
+                let inbox = room.subscribe();
+                announce(&room, peer, "joined");
+                corio::spawn(session(conn, peer, room.clone(), inbox));
             }
             Err(err) => {
                 eprintln!("chat: accept failed: {err}");
@@ -56,12 +61,14 @@ async fn serve(listener: TcpListener) -> io::Result<()> {
 }
 
 /// One client: announce, relay its lines to the room, announce its departure.
-async fn session(conn: TcpStream, peer: SocketAddr, room: broadcast::Sender<Message>) {
-    // Subscribe before announcing, so the client misses nothing said after it arrived.
-    let inbox = room.subscribe();
+async fn session(
+    conn: TcpStream,
+    peer: SocketAddr,
+    room: broadcast::Sender<Message>,
+    inbox: broadcast::Receiver<Message>,
+) {
     let (reader, writer) = conn.into_split();
     let delivery = corio::spawn(deliver(inbox, writer, peer));
-    announce(&room, peer, "joined");
 
     let mut reader = BufReader::new(reader);
     let mut line = String::new();
