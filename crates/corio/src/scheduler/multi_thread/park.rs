@@ -167,8 +167,11 @@ impl Parker {
         reaper.dispatch();
         drop(reaper);
         // An epoll event this ring reaped (from a poll an earlier driver holder left here)
-        // is the holder's to handle; if nobody holds the driver, handle it now.
-        if let Ok(mut driver) = inner.shared.driver.try_lock() {
+        // is the holder's to handle; if nobody holds the driver, handle it now. (Otherwise
+        // the ring was just turned: no second turn through the driver.)
+        if uring.epoll_pending()
+            && let Ok(mut driver) = inner.shared.driver.try_lock()
+        {
             driver.poll_on(inner.home.load(SeqCst));
         }
         true

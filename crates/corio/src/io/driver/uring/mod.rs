@@ -710,6 +710,11 @@ impl UringHandle {
         Reaper::try_new(&self.shared, ring)
     }
 
+    /// A poll on the epoll fd completed and the driver's holder has not turned epoll yet.
+    pub(crate) fn epoll_pending(&self) -> bool {
+        self.shared.epoll_pending.load(Relaxed)
+    }
+
     /// Starts an op on this thread's ring: `resources` move into the slab, then `build`
     /// makes the SQE from them (pointers into `resources` stay valid: the slab never moves
     /// heap memory).
